@@ -1,0 +1,217 @@
+//! Simple hashing: the key's hash mapped straight onto the servers.
+
+use crate::hash::{fast_range, rehash};
+use crate::server::Fleet;
+use crate::{Balancer, Error, KeyHasher, Server};
+
+/// How many rehashes a pick tries before it scans for a healthy server.
+const PROBES: u64 = 16;
+
+/// Simple hashing: `hash(key)` mapped onto the servers by multiply-shift.
+///
+/// The fastest strategy and the point of comparison for the others: **adding or removing
+/// one of n servers moves a quarter to a half of all keys**, whatever n is (half when the
+/// first or last server by id changes, a quarter when one in the middle does), so a fleet's
+/// caches go cold on every change. (Multiply-shift keeps each server's share of the hash
+/// space in place as far as it can; `hash % n` would move (n−1)/n of the keys.) Prefer
+/// [`HashRing`](crate::HashRing), which moves 1/n, when membership changes.
+///
+/// # Mapping
+///
+/// Servers are ordered by id (byte-wise), so the order they were given in does not matter.
+/// With weights w₀ … wₙ₋₁ (in that order) and W their sum, a key with hash `h` goes to the
+/// server whose cumulative weight range holds `(h × W) >> 64`; with equal weights that is
+/// server `(h × n) >> 64`.
+///
+/// If that server is unhealthy, the pick tries `rehash(h, 1)`, `rehash(h, 2)`, … (up to 16
+/// attempts, `rehash(h, a) = splitmix64(h + a × 0x9e3779b97f4a7c15)`) mapped the same way,
+/// then scans onward from the last bucket tried. Each key's fallback is stable and the
+/// failed server's keys spread by weight over the others; no other key moves.
+///
+/// ```
+/// use loadring::{BalancerExt, Balancer, Modulo};
+///
+/// let m = Modulo::new(["cache-a", "cache-b", "cache-c"])?;
+/// let first = m.pick("user-7")?.id().to_owned();
+/// m.set_healthy(&first, false)?;
+/// assert_ne!(m.pick("user-7")?.id(), first);
+/// m.set_healthy(&first, true)?;
+/// assert_eq!(m.pick("user-7")?.id(), first);
+/// # Ok::<(), loadring::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Modulo {
+    fleet: Fleet,
+    hasher: KeyHasher,
+    /// Cumulative weights (end of each server's range) when weights differ; empty otherwise.
+    cumulative: Vec<u64>,
+    total_weight: u64,
+}
+
+impl Modulo {
+    /// Builds over `servers` (ids or [`Server`]s), honouring their weights.
+    ///
+    /// Errors: [`Error::NoServers`], [`Error::DuplicateServer`], [`Error::ZeroWeight`].
+    pub fn new<I>(servers: I) -> Result<Self, Error>
+    where
+        I: IntoIterator,
+        I::Item: Into<Server>,
+    {
+        let mut list: Vec<Server> = servers.into_iter().map(Into::into).collect();
+        list.sort_by(|a, b| a.id().cmp(b.id()));
+        let fleet = Fleet::new(list)?;
+        let weights = fleet.servers().iter().map(|s| u64::from(s.weight()));
+        let total_weight: u64 = weights.clone().sum();
+        let uniform = fleet
+            .servers()
+            .iter()
+            .all(|s| s.weight() == fleet.servers()[0].weight());
+        let cumulative = if uniform {
+            Vec::new()
+        } else {
+            weights
+                .scan(0u64, |acc, w| {
+                    *acc += w;
+                    Some(*acc)
+                })
+                .collect()
+        };
+        Ok(Modulo {
+            fleet,
+            hasher: KeyHasher::default(),
+            cumulative,
+            total_weight,
+        })
+    }
+
+    /// Uses `hasher` for keys instead of the default XXH3.
+    pub fn with_hasher(mut self, hasher: KeyHasher) -> Self {
+        self.hasher = hasher;
+        self
+    }
+
+    #[inline]
+    fn bucket(&self, hash: u64) -> usize {
+        if self.cumulative.is_empty() {
+            fast_range(hash, self.fleet.len() as u64) as usize
+        } else {
+            let x = fast_range(hash, self.total_weight);
+            self.cumulative.partition_point(|&end| end <= x)
+        }
+    }
+
+    /// The order in which a key tries buckets: the first, the rehashes, then a scan.
+    fn walk(&self, hash: u64) -> impl Iterator<Item = usize> + '_ {
+        let n = self.fleet.len();
+        let first = self.bucket(hash);
+        let probes = (1..=PROBES).map(move |a| self.bucket(rehash(hash, a)));
+        let last = if n > 1 {
+            self.bucket(rehash(hash, PROBES))
+        } else {
+            first
+        };
+        let scan = (1..n).map(move |i| (last + i) % n);
+        std::iter::once(first).chain(probes).chain(scan)
+    }
+}
+
+impl Balancer for Modulo {
+    #[inline]
+    fn pick_hash(&self, hash: u64) -> Result<&Server, Error> {
+        let first = self.bucket(hash);
+        if self.fleet.is_healthy(first) {
+            return Ok(&self.fleet.servers()[first]);
+        }
+        self.walk(hash)
+            .find(|&i| self.fleet.is_healthy(i))
+            .map(|i| &self.fleet.servers()[i])
+            .ok_or(Error::NoHealthyServer)
+    }
+
+    fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {
+        let mut n = 0;
+        for i in self.walk(hash) {
+            if n == out.len() {
+                break;
+            }
+            if self.fleet.is_healthy(i) && !out[..n].contains(&i) {
+                out[n] = i;
+                n += 1;
+            }
+        }
+        n
+    }
+
+    fn servers(&self) -> &[Server] {
+        self.fleet.servers()
+    }
+
+    fn position(&self, id: &str) -> Option<usize> {
+        self.fleet.position(id)
+    }
+
+    fn hasher(&self) -> &KeyHasher {
+        &self.hasher
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::BalancerExt;
+
+    #[test]
+    fn weights_set_shares() {
+        let m = Modulo::new([
+            Server::new("a").with_weight(1),
+            Server::new("b").with_weight(3),
+        ])
+        .unwrap();
+        let n = 40_000u64;
+        let b = (0..n).filter(|k| m.pick(k).unwrap().id() == "b").count() as f64;
+        let share = b / n as f64;
+        assert!((share - 0.75).abs() < 0.01, "share of b = {share}");
+    }
+
+    #[test]
+    fn order_of_servers_does_not_matter() {
+        let a = Modulo::new(["x", "y", "z"]).unwrap();
+        let b = Modulo::new(["z", "x", "y"]).unwrap();
+        for k in 0..1000u32 {
+            assert_eq!(a.pick(&k).unwrap().id(), b.pick(&k).unwrap().id());
+        }
+    }
+
+    #[test]
+    fn removing_one_moves_a_quarter_to_a_half() {
+        let ids: Vec<String> = (0..10).map(|i| format!("s{i}")).collect();
+        let before = Modulo::new(ids.iter().map(String::as_str)).unwrap();
+        let moved_without = |gone: usize| {
+            let after = Modulo::new(
+                ids.iter()
+                    .enumerate()
+                    .filter(|&(i, _)| i != gone)
+                    .map(|(_, s)| s.as_str()),
+            )
+            .unwrap();
+            let n = 20_000u32;
+            (0..n)
+                .filter(|k| before.pick(k).unwrap().id() != after.pick(k).unwrap().id())
+                .count() as f64
+                / f64::from(n)
+        };
+        // Expected shares: 1/2 when the last (or first) bucket goes, 5/18 for the middle one.
+        let last = moved_without(9);
+        let middle = moved_without(5);
+        assert!((last - 0.5).abs() < 0.02, "moved {last}");
+        assert!((middle - 5.0 / 18.0).abs() < 0.02, "moved {middle}");
+    }
+
+    #[test]
+    fn single_server_unhealthy_is_an_error() {
+        let m = Modulo::new(["only"]).unwrap();
+        m.set_healthy("only", false).unwrap();
+        assert_eq!(m.pick("k").unwrap_err(), Error::NoHealthyServer);
+        assert_eq!(m.candidates("k", 3).len(), 0);
+    }
+}

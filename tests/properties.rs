@@ -1,0 +1,191 @@
+//! One property suite, written once and run against every strategy.
+//!
+//! A hash strategy joins with one line of `hash_strategy!`, a picker that ignores keys with
+//! one line of `picker_strategy!`.
+
+use loadring::{Balancer, BalancerExt, Error, HashRing, Modulo, RingOptions, Server};
+use proptest::prelude::*;
+
+/// A fleet: distinct ids with weights 1 to 4.
+fn fleet(max: usize) -> impl Strategy<Value = Vec<(String, u32)>> {
+    prop::collection::btree_map("[a-z0-9.:]{1,12}", 1u32..=4, 1..=max)
+        .prop_map(|m| m.into_iter().collect())
+}
+
+fn servers(spec: &[(String, u32)]) -> Vec<Server> {
+    spec.iter()
+        .map(|(id, w)| Server::new(id.as_str()).with_weight(*w))
+        .collect()
+}
+
+fn keys() -> impl Strategy<Value = Vec<Vec<u8>>> {
+    prop::collection::vec(prop::collection::vec(any::<u8>(), 0..24), 1..200)
+}
+
+/// Checks every pick and candidate list against the health flags.
+fn check_health(b: &dyn Balancer, keys: &[Vec<u8>]) -> Result<(), TestCaseError> {
+    let any_healthy = b.servers().iter().any(Server::is_healthy);
+    for k in keys {
+        match b.pick(k.as_slice()) {
+            Ok(s) => prop_assert!(s.is_healthy(), "picked unhealthy {}", s.id()),
+            Err(e) => {
+                prop_assert!(!any_healthy, "error {e} while a server is healthy");
+                prop_assert_eq!(e, Error::NoHealthyServer);
+            }
+        }
+        let ranked = b.candidates(k.as_slice(), 8);
+        prop_assert!(ranked.iter().all(|s| s.is_healthy()));
+        for (i, s) in ranked.iter().enumerate() {
+            prop_assert!(
+                ranked[..i].iter().all(|t| t.id() != s.id()),
+                "repeated candidate"
+            );
+        }
+        prop_assert_eq!(ranked.is_empty(), !any_healthy);
+    }
+    Ok(())
+}
+
+/// Properties that every strategy keeps.
+macro_rules! picker_properties {
+    ($build:expr) => {
+        fn build(spec: &[(String, u32)]) -> Box<dyn Balancer> {
+            Box::new(($build)(servers(spec)).expect("valid fleet"))
+        }
+
+        proptest! {
+            #[test]
+            fn never_unhealthy_while_a_healthy_exists(
+                spec in fleet(24),
+                down in prop::collection::vec(any::<bool>(), 24),
+                keys in keys(),
+            ) {
+                let b = build(&spec);
+                for (s, &d) in b.servers().iter().zip(&down) {
+                    b.set_healthy(s.id(), !d).unwrap();
+                }
+                check_health(b.as_ref(), &keys)?;
+            }
+
+            #[test]
+            fn all_unhealthy_is_an_error(spec in fleet(12), keys in keys()) {
+                let b = build(&spec);
+                for s in b.servers() {
+                    b.set_healthy(s.id(), false).unwrap();
+                }
+                for k in &keys {
+                    prop_assert_eq!(b.pick(k.as_slice()).unwrap_err(), Error::NoHealthyServer);
+                }
+                prop_assert!(b.candidates("k", 4).is_empty());
+            }
+
+            #[test]
+            fn unknown_ids_are_errors(spec in fleet(6)) {
+                let b = build(&spec);
+                let err = b.set_healthy("no-such-server-id-at-all", false).unwrap_err();
+                prop_assert_eq!(err, Error::UnknownServer { id: "no-such-server-id-at-all".into() });
+            }
+        }
+    };
+}
+
+/// Properties of strategies that map keys: determinism and minimal movement on health flips.
+macro_rules! hash_properties {
+    ($build:expr, ordered = $ordered:expr) => {
+        picker_properties!($build);
+
+        proptest! {
+            #[test]
+            fn same_key_same_server_across_instances(
+                spec in fleet(24),
+                rotate in any::<prop::sample::Index>(),
+                keys in keys(),
+            ) {
+                let a = build(&spec);
+                let mut other = spec.clone();
+                if !$ordered {
+                    other.reverse();
+                    let r = rotate.index(other.len());
+                    other.rotate_left(r);
+                }
+                let b = build(&other);
+                for k in &keys {
+                    prop_assert_eq!(a.pick(k.as_slice())?.id(), b.pick(k.as_slice())?.id());
+                }
+            }
+
+            #[test]
+            fn a_health_flip_moves_only_that_servers_keys(
+                spec in fleet(24),
+                victim in any::<prop::sample::Index>(),
+                keys in keys(),
+            ) {
+                let b = build(&spec);
+                let before: Vec<String> =
+                    keys.iter().map(|k| b.pick(k.as_slice()).unwrap().id().to_owned()).collect();
+                let victim = b.servers()[victim.index(b.len())].id().to_owned();
+                b.set_healthy(&victim, false).unwrap();
+                for (k, was) in keys.iter().zip(&before) {
+                    let now = b.pick(k.as_slice());
+                    if *was == victim {
+                        match now {
+                            Ok(s) => prop_assert_ne!(s.id(), victim.as_str()),
+                            Err(e) => {
+                                prop_assert_eq!(b.len(), 1);
+                                prop_assert_eq!(e, Error::NoHealthyServer);
+                            }
+                        }
+                    } else {
+                        prop_assert_eq!(now.unwrap().id(), was.as_str(), "a bystander key moved");
+                    }
+                }
+                b.set_healthy(&victim, true).unwrap();
+                for (k, was) in keys.iter().zip(&before) {
+                    prop_assert_eq!(b.pick(k.as_slice()).unwrap().id(), was.as_str());
+                }
+            }
+
+            #[test]
+            fn the_first_candidate_is_the_pick(spec in fleet(24), keys in keys()) {
+                let b = build(&spec);
+                for k in &keys {
+                    let ranked = b.candidates(k.as_slice(), 3);
+                    prop_assert_eq!(ranked[0].id(), b.pick(k.as_slice()).unwrap().id());
+                    prop_assert_eq!(ranked.len(), b.len().min(3));
+                }
+            }
+        }
+    };
+}
+
+/// A strategy that maps keys; `ordered = true` where the order of servers is part of the
+/// membership (as for jump hash's buckets).
+macro_rules! hash_strategy {
+    ($name:ident, $build:expr) => {
+        hash_strategy!($name, $build, ordered = false);
+    };
+    ($name:ident, $build:expr, ordered = $ordered:expr) => {
+        mod $name {
+            use super::*;
+            hash_properties!($build, ordered = $ordered);
+        }
+    };
+}
+
+/// A strategy that ignores keys.
+#[allow(unused_macros)]
+macro_rules! picker_strategy {
+    ($name:ident, $build:expr) => {
+        mod $name {
+            use super::*;
+            picker_properties!($build);
+        }
+    };
+}
+
+hash_strategy!(modulo, Modulo::new);
+hash_strategy!(ring, HashRing::new);
+hash_strategy!(ring_one_point, |s| HashRing::with_options(
+    s,
+    RingOptions::default().with_points_per_weight(1)
+));
