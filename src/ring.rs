@@ -331,6 +331,34 @@ impl HashRing {
     }
 }
 
+impl HashRing {
+    /// The owners met walking clockwise from the key's point, one per run of one owner's
+    /// points: the key's own server first. A server may come up again after others; the walk
+    /// ends after one lap.
+    pub(crate) fn clockwise(&self, hash: u64) -> impl Iterator<Item = usize> + '_ {
+        self.clockwise_from(self.point_at(hash))
+    }
+
+    fn clockwise_from(&self, start: usize) -> impl Iterator<Item = usize> + '_ {
+        let len = self.points.len();
+        let (mut at, mut travelled) = (start, 0);
+        std::iter::from_fn(move || {
+            if travelled >= len {
+                return None;
+            }
+            let i = at;
+            let next = self.next_other[i] as usize;
+            travelled += if next == i {
+                len
+            } else {
+                (next + len - i) % len
+            };
+            at = next;
+            Some(self.owners[i] as usize)
+        })
+    }
+}
+
 /// Calls `f` with each point of `server`, in point-index order.
 fn server_points(server: &Server, points_per_weight: u32, mut f: impl FnMut(u64)) {
     let count = u64::from(server.weight()) * u64::from(points_per_weight);
@@ -357,18 +385,15 @@ fn check_points(requested: u64) -> Result<(), Error> {
 impl Balancer for HashRing {
     #[inline]
     fn pick_hash(&self, hash: u64) -> Result<&Server, Error> {
-        let mut i = self.point_at(hash);
+        let i = self.point_at(hash);
         let servers = self.fleet.servers();
         let first = &servers[self.owners[i] as usize];
         if first.is_healthy() {
             return Ok(first);
         }
-        // Fall back clockwise, one step per run of one owner's points.
-        for step in 1..=self.points.len() {
-            i = self.next_other[i] as usize;
-            let s = &servers[self.owners[i] as usize];
-            if s.is_healthy() {
-                return Ok(s);
+        for (step, owner) in self.clockwise_from(i).enumerate().skip(1) {
+            if servers[owner].is_healthy() {
+                return Ok(&servers[owner]);
             }
             if step == servers.len() && !self.fleet.any_healthy() {
                 break;
@@ -379,20 +404,14 @@ impl Balancer for HashRing {
 
     fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {
         let mut n = 0;
-        let mut i = self.point_at(hash);
-        for _ in 0..self.points.len() {
+        for owner in self.clockwise(hash) {
             if n == out.len() {
                 break;
             }
-            let o = self.owners[i] as usize;
-            if self.fleet.is_healthy(o) && !out[..n].contains(&o) {
-                out[n] = o;
+            if self.fleet.is_healthy(owner) && !out[..n].contains(&owner) {
+                out[n] = owner;
                 n += 1;
             }
-            if self.next_other[i] as usize == i {
-                break;
-            }
-            i = self.next_other[i] as usize;
         }
         n
     }
