@@ -90,17 +90,32 @@ pub struct HashRing {
     fleet: Fleet,
     hasher: KeyHasher,
     options: RingOptions,
-    /// Point values, ascending.
-    points: Vec<u64>,
-    /// Owner (server index) of each point.
-    owners: Vec<u32>,
-    /// For each point, the index of the next point clockwise with another owner (itself if
-    /// the ring has one server).
-    next_other: Vec<u32>,
+    /// The points in ring order.
+    points: Vec<Point>,
     /// `index[b]` is the first point whose top `bits` bits are at least `b`; `2^bits + 1` long.
     index: Vec<u32>,
     /// 64 − bits.
     shift: u32,
+}
+
+/// One virtual node; 16 bytes, so a pick reads a point, its owner and its link in one line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Point {
+    hash: u64,
+    /// Index of the owning server.
+    owner: u32,
+    /// The next point clockwise with another owner (itself if the ring has one server).
+    next_other: u32,
+}
+
+impl Point {
+    fn new(hash: u64, owner: u32) -> Self {
+        Point {
+            hash,
+            owner,
+            next_other: 0,
+        }
+    }
 }
 
 impl HashRing {
@@ -135,24 +150,22 @@ impl HashRing {
             .map(|s| u64::from(s.weight()) * u64::from(options.points_per_weight))
             .sum();
         check_points(total)?;
-        let mut pairs = Vec::with_capacity(total as usize);
+        let mut points = Vec::with_capacity(total as usize);
         for (i, s) in fleet.servers().iter().enumerate() {
-            server_points(s, options.points_per_weight, |p| pairs.push((p, i as u32)));
+            server_points(s, options.points_per_weight, |p| {
+                points.push(Point::new(p, i as u32))
+            });
         }
-        pairs.sort_unstable();
+        points.sort_unstable_by_key(|p| p.hash);
         let mut ring = HashRing {
             fleet,
             hasher: KeyHasher::default(),
             options,
-            points: Vec::new(),
-            owners: Vec::new(),
-            next_other: Vec::new(),
+            points,
             index: Vec::new(),
             shift: 64,
         };
-        ring.order_ties(&mut pairs);
-        ring.points = pairs.iter().map(|&(p, _)| p).collect();
-        ring.owners = pairs.iter().map(|&(_, o)| o).collect();
+        ring.order_ties();
         ring.rebuild_links();
         Ok(ring)
     }
@@ -173,10 +186,9 @@ impl HashRing {
         self.points.len()
     }
 
-    /// Bytes the ring's tables occupy (points, owners, links and index), without the servers.
+    /// Bytes the ring's tables occupy (points and index), without the servers.
     pub fn table_bytes(&self) -> usize {
-        self.points.capacity() * 8
-            + (self.owners.capacity() + self.next_other.capacity() + self.index.capacity()) * 4
+        self.points.capacity() * std::mem::size_of::<Point>() + self.index.capacity() * 4
     }
 
     /// Adds a server; only keys that now belong to it move.
@@ -197,7 +209,12 @@ impl HashRing {
     /// ring always holds one.
     pub fn remove(&mut self, id: &str) -> Result<Server, Error> {
         let (gone, server) = self.fleet.remove(id)?;
-        self.drop_points_of(gone as u32);
+        let gone = gone as u32;
+        self.points.retain(|p| p.owner != gone);
+        for p in &mut self.points {
+            p.owner -= u32::from(p.owner > gone);
+        }
+        self.rebuild_links();
         Ok(server)
     }
 
@@ -214,96 +231,75 @@ impl HashRing {
         let ppw = u64::from(self.options.points_per_weight);
         check_points(self.points.len() as u64 - old * ppw + u64::from(weight) * ppw)?;
         self.fleet.set_weight(id, weight)?;
-        // Point i of a server does not depend on its weight, so dropping the server's points
+        // Point k of a server does not depend on its weight, so dropping the server's points
         // and merging the new set back gives exactly the ring a fresh build would.
-        let keep = (0..self.owners.len()).filter(|&p| self.owners[p] != i as u32);
-        let (points, owners) = keep.map(|p| (self.points[p], self.owners[p])).unzip();
-        self.points = points;
-        self.owners = owners;
+        self.points.retain(|p| p.owner != i as u32);
         self.merge_points_of(i as u32);
         Ok(())
     }
 
-    /// Merges the points of server `owner` (not yet on the ring) into the sorted points.
+    /// Merges the points of server `owner` (not yet on the ring) into the ring.
     fn merge_points_of(&mut self, owner: u32) {
         let mut new = Vec::new();
-        server_points(
-            &self.fleet.servers()[owner as usize],
-            self.options.points_per_weight,
-            |p| new.push((p, owner)),
-        );
-        new.sort_unstable();
-        let total = self.points.len() + new.len();
-        let mut pairs = Vec::with_capacity(total);
+        let server = &self.fleet.servers()[owner as usize];
+        server_points(server, self.options.points_per_weight, |p| {
+            new.push(Point::new(p, owner))
+        });
+        new.sort_unstable_by_key(|p| p.hash);
+        let old = std::mem::take(&mut self.points);
+        let mut merged = Vec::with_capacity(old.len() + new.len());
         let (mut a, mut b) = (0, 0);
-        while a < self.points.len() || b < new.len() {
-            let take_old = b == new.len()
-                || (a < self.points.len()
-                    && self.cmp_points((self.points[a], self.owners[a]), new[b])
-                        != Ordering::Greater);
-            if take_old {
-                pairs.push((self.points[a], self.owners[a]));
-                a += 1;
-            } else {
-                pairs.push(new[b]);
+        while a < old.len() && b < new.len() {
+            if self.ring_order(&old[a], &new[b]) == Ordering::Greater {
+                merged.push(new[b]);
                 b += 1;
+            } else {
+                merged.push(old[a]);
+                a += 1;
             }
         }
-        self.points = pairs.iter().map(|&(p, _)| p).collect();
-        self.owners = pairs.iter().map(|&(_, o)| o).collect();
-        self.rebuild_links();
-    }
-
-    /// Drops the points of server `gone` (already out of the fleet) and renumbers owners after it.
-    fn drop_points_of(&mut self, gone: u32) {
-        let mut w = 0;
-        for r in 0..self.points.len() {
-            let o = self.owners[r];
-            if o != gone {
-                self.points[w] = self.points[r];
-                self.owners[w] = if o > gone { o - 1 } else { o };
-                w += 1;
-            }
-        }
-        self.points.truncate(w);
-        self.owners.truncate(w);
+        merged.extend_from_slice(&old[a..]);
+        merged.extend_from_slice(&new[b..]);
+        self.points = merged;
         self.rebuild_links();
     }
 
     /// Ring order: by point value, then by owner id.
-    fn cmp_points(&self, a: (u64, u32), b: (u64, u32)) -> Ordering {
-        a.0.cmp(&b.0).then_with(|| {
+    fn ring_order(&self, a: &Point, b: &Point) -> Ordering {
+        a.hash.cmp(&b.hash).then_with(|| {
             let ids = self.fleet.servers();
-            ids[a.1 as usize].id().cmp(ids[b.1 as usize].id())
+            ids[a.owner as usize].id().cmp(ids[b.owner as usize].id())
         })
     }
 
-    /// Orders runs of equal point values by owner id (pairs arrive sorted by value).
-    fn order_ties(&self, pairs: &mut [(u64, u32)]) {
-        let mut start = 0;
-        while start < pairs.len() {
-            let end = start + pairs[start..].partition_point(|p| p.0 == pairs[start].0);
-            if end - start > 1 {
-                pairs[start..end].sort_by(|&a, &b| self.cmp_points(a, b));
+    /// Orders runs of equal point values by owner id (points arrive sorted by value).
+    fn order_ties(&mut self) {
+        let mut points = std::mem::take(&mut self.points);
+        for run in points.chunk_by_mut(|a, b| a.hash == b.hash) {
+            if run.len() > 1 {
+                run.sort_by(|a, b| self.ring_order(a, b));
             }
-            start = end;
         }
+        self.points = points;
     }
 
-    /// Recomputes `next_other` and the bucket index from `points` and `owners`.
+    /// Recomputes each point's `next_other` link and the bucket index.
     fn rebuild_links(&mut self) {
         let n = self.points.len();
-        self.next_other = (0..n as u32).collect();
+        let pts = &mut self.points;
+        for (i, p) in pts.iter_mut().enumerate() {
+            p.next_other = i as u32;
+        }
         // Start from a point whose successor has another owner, and walk backwards once
         // around: each point links to its successor if that differs, else to the successor's link.
-        if let Some(r) = (0..n).find(|&i| self.owners[i] != self.owners[(i + 1) % n]) {
+        if let Some(r) = (0..n).find(|&i| pts[i].owner != pts[(i + 1) % n].owner) {
             for step in 0..n {
                 let i = (r + n - step) % n;
                 let j = (i + 1) % n;
-                self.next_other[i] = if self.owners[j] != self.owners[i] {
+                pts[i].next_other = if pts[j].owner != pts[i].owner {
                     j as u32
                 } else {
-                    self.next_other[j]
+                    pts[j].next_other
                 };
             }
         }
@@ -314,7 +310,7 @@ impl HashRing {
         self.index.reserve_exact(buckets + 1);
         let mut p = 0;
         for b in 0..=buckets {
-            while p < n && ((self.points[p] >> self.shift) as usize) < b {
+            while p < n && ((pts[p].hash >> self.shift) as usize) < b {
                 p += 1;
             }
             self.index.push(p as u32);
@@ -326,12 +322,10 @@ impl HashRing {
     fn point_at(&self, hash: u64) -> usize {
         let b = (hash >> self.shift) as usize;
         let (lo, hi) = (self.index[b] as usize, self.index[b + 1] as usize);
-        let i = lo + self.points[lo..hi].partition_point(|&p| p < hash);
+        let i = lo + self.points[lo..hi].partition_point(|p| p.hash < hash);
         if i == self.points.len() { 0 } else { i }
     }
-}
 
-impl HashRing {
     /// The owners met walking clockwise from the key's point, one per run of one owner's
     /// points: the key's own server first. A server may come up again after others; the walk
     /// ends after one lap.
@@ -346,15 +340,15 @@ impl HashRing {
             if travelled >= len {
                 return None;
             }
-            let i = at;
-            let next = self.next_other[i] as usize;
-            travelled += if next == i {
+            let p = self.points[at];
+            let next = p.next_other as usize;
+            travelled += if next == at {
                 len
             } else {
-                (next + len - i) % len
+                (next + len - at) % len
             };
             at = next;
-            Some(self.owners[i] as usize)
+            Some(p.owner as usize)
         })
     }
 }
@@ -387,7 +381,7 @@ impl Balancer for HashRing {
     fn pick_hash(&self, hash: u64) -> Result<&Server, Error> {
         let i = self.point_at(hash);
         let servers = self.fleet.servers();
-        let first = &servers[self.owners[i] as usize];
+        let first = &servers[self.points[i].owner as usize];
         if first.is_healthy() {
             return Ok(first);
         }
@@ -504,11 +498,12 @@ mod tests {
                 .map(|(i, s)| Server::new(s.as_str()).with_weight(if i == 5 { 2 } else { 1 })),
         )
         .unwrap();
-        assert_eq!(ring.points, fresh.points);
+        let hashes = |r: &HashRing| -> Vec<u64> { r.points.iter().map(|p| p.hash).collect() };
+        assert_eq!(hashes(&ring), hashes(&fresh));
         let owner_ids = |r: &HashRing| -> Vec<String> {
-            r.owners
+            r.points
                 .iter()
-                .map(|&o| r.servers()[o as usize].id().to_owned())
+                .map(|p| r.servers()[p.owner as usize].id().to_owned())
                 .collect()
         };
         assert_eq!(owner_ids(&ring), owner_ids(&fresh));
