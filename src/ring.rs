@@ -156,17 +156,15 @@ impl HashRing {
                 points.push(Point::new(p, i as u32))
             });
         }
-        points.sort_unstable_by_key(|p| p.hash);
         let mut ring = HashRing {
             fleet,
             hasher: KeyHasher::default(),
             options,
-            points,
+            points: Vec::new(),
             index: Vec::new(),
             shift: 64,
         };
-        ring.order_ties();
-        ring.rebuild_links();
+        ring.lay_out(points);
         Ok(ring)
     }
 
@@ -199,7 +197,9 @@ impl HashRing {
         let added = u64::from(server.weight()) * u64::from(self.options.points_per_weight);
         check_points(self.points.len() as u64 + added)?;
         let owner = self.fleet.push(server)? as u32;
-        self.merge_points_of(owner);
+        let mut points = std::mem::take(&mut self.points);
+        self.push_points_of(owner, &mut points);
+        self.lay_out(points);
         Ok(())
     }
 
@@ -210,11 +210,12 @@ impl HashRing {
     pub fn remove(&mut self, id: &str) -> Result<Server, Error> {
         let (gone, server) = self.fleet.remove(id)?;
         let gone = gone as u32;
-        self.points.retain(|p| p.owner != gone);
-        for p in &mut self.points {
+        let mut points = std::mem::take(&mut self.points);
+        points.retain(|p| p.owner != gone);
+        for p in &mut points {
             p.owner -= u32::from(p.owner > gone);
         }
-        self.rebuild_links();
+        self.lay_out(points);
         Ok(server)
     }
 
@@ -232,36 +233,20 @@ impl HashRing {
         check_points(self.points.len() as u64 - old * ppw + u64::from(weight) * ppw)?;
         self.fleet.set_weight(id, weight)?;
         // Point k of a server does not depend on its weight, so dropping the server's points
-        // and merging the new set back gives exactly the ring a fresh build would.
-        self.points.retain(|p| p.owner != i as u32);
-        self.merge_points_of(i as u32);
+        // and adding the new set gives exactly the ring a fresh build would.
+        let mut points = std::mem::take(&mut self.points);
+        points.retain(|p| p.owner != i as u32);
+        self.push_points_of(i as u32, &mut points);
+        self.lay_out(points);
         Ok(())
     }
 
-    /// Merges the points of server `owner` (not yet on the ring) into the ring.
-    fn merge_points_of(&mut self, owner: u32) {
-        let mut new = Vec::new();
+    /// Appends the points of server `owner`.
+    fn push_points_of(&self, owner: u32, points: &mut Vec<Point>) {
         let server = &self.fleet.servers()[owner as usize];
         server_points(server, self.options.points_per_weight, |p| {
-            new.push(Point::new(p, owner))
+            points.push(Point::new(p, owner))
         });
-        new.sort_unstable_by_key(|p| p.hash);
-        let old = std::mem::take(&mut self.points);
-        let mut merged = Vec::with_capacity(old.len() + new.len());
-        let (mut a, mut b) = (0, 0);
-        while a < old.len() && b < new.len() {
-            if self.ring_order(&old[a], &new[b]) == Ordering::Greater {
-                merged.push(new[b]);
-                b += 1;
-            } else {
-                merged.push(old[a]);
-                a += 1;
-            }
-        }
-        merged.extend_from_slice(&old[a..]);
-        merged.extend_from_slice(&new[b..]);
-        self.points = merged;
-        self.rebuild_links();
     }
 
     /// Ring order: by point value, then by owner id.
@@ -272,49 +257,39 @@ impl HashRing {
         })
     }
 
-    /// Orders runs of equal point values by owner id (points arrive sorted by value).
-    fn order_ties(&mut self) {
-        let mut points = std::mem::take(&mut self.points);
-        for run in points.chunk_by_mut(|a, b| a.hash == b.hash) {
-            if run.len() > 1 {
-                run.sort_by(|a, b| self.ring_order(a, b));
-            }
-        }
-        self.points = points;
-    }
-
-    /// Recomputes each point's `next_other` link and the bucket index.
-    fn rebuild_links(&mut self) {
-        let n = self.points.len();
-        let pts = &mut self.points;
-        for (i, p) in pts.iter_mut().enumerate() {
-            p.next_other = i as u32;
-        }
-        // Start from a point whose successor has another owner, and walk backwards once
-        // around: each point links to its successor if that differs, else to the successor's link.
-        if let Some(r) = (0..n).find(|&i| pts[i].owner != pts[(i + 1) % n].owner) {
-            for step in 0..n {
-                let i = (r + n - step) % n;
-                let j = (i + 1) % n;
-                pts[i].next_other = if pts[j].owner != pts[i].owner {
-                    j as u32
-                } else {
-                    pts[j].next_other
-                };
-            }
-        }
+    /// Puts `unsorted` in ring order and builds the bucket index and the `next_other` links.
+    ///
+    /// Point values are uniform, so a counting sort on their top bits (the buckets of the
+    /// index) leaves about one point per bucket to order: linear time for builds and updates.
+    fn lay_out(&mut self, unsorted: Vec<Point>) {
+        let n = unsorted.len();
         let bits = (usize::BITS - n.leading_zeros()).clamp(1, 24);
-        self.shift = 64 - bits;
+        let shift = 64 - bits;
         let buckets = 1usize << bits;
-        self.index.clear();
-        self.index.reserve_exact(buckets + 1);
-        let mut p = 0;
-        for b in 0..=buckets {
-            while p < n && ((pts[p].hash >> self.shift) as usize) < b {
-                p += 1;
-            }
-            self.index.push(p as u32);
+        let mut index = vec![0u32; buckets + 1];
+        for p in &unsorted {
+            index[(p.hash >> shift) as usize + 1] += 1;
         }
+        for b in 0..buckets {
+            index[b + 1] += index[b];
+        }
+        let mut next_free = index[..buckets].to_vec();
+        let mut points = vec![Point::new(0, 0); n];
+        for p in unsorted {
+            let slot = &mut next_free[(p.hash >> shift) as usize];
+            points[*slot as usize] = p;
+            *slot += 1;
+        }
+        for b in 0..buckets {
+            let run = &mut points[index[b] as usize..index[b + 1] as usize];
+            if run.len() > 1 {
+                run.sort_unstable_by(|x, y| self.ring_order(x, y));
+            }
+        }
+        link_runs(&mut points);
+        self.points = points;
+        self.index = index;
+        self.shift = shift;
     }
 
     /// The index of the first point at or after `hash`, wrapping.
@@ -350,6 +325,31 @@ impl HashRing {
             at = next;
             Some(p.owner as usize)
         })
+    }
+}
+
+/// Links each point to the next point clockwise with another owner (or to itself if the ring
+/// has one owner).
+fn link_runs(points: &mut [Point]) {
+    let n = points.len();
+    let succ = |i: usize| if i + 1 == n { 0 } else { i + 1 };
+    for (i, p) in points.iter_mut().enumerate() {
+        p.next_other = i as u32;
+    }
+    // Start from a point whose successor has another owner and walk backwards once around:
+    // each point links to its successor if that differs, else to the successor's link.
+    let Some(start) = (0..n).find(|&i| points[i].owner != points[succ(i)].owner) else {
+        return;
+    };
+    let mut i = start;
+    for _ in 0..n {
+        let j = succ(i);
+        points[i].next_other = if points[j].owner != points[i].owner {
+            j as u32
+        } else {
+            points[j].next_other
+        };
+        i = if i == 0 { n - 1 } else { i - 1 };
     }
 }
 
@@ -547,6 +547,22 @@ mod tests {
             Error::ZeroWeight { id: "a".into() }
         );
         assert_eq!(ring.point_count(), 160);
+    }
+
+    #[test]
+    fn equal_point_values_are_ordered_by_owner_id() {
+        let mut ring = HashRing::new(["b", "a"]).unwrap();
+        let (b, a) = (0, 1);
+        ring.lay_out(vec![Point::new(5, b), Point::new(5, a), Point::new(1, b)]);
+        let order: Vec<(u64, &str)> = ring
+            .points
+            .iter()
+            .map(|p| (p.hash, ring.servers()[p.owner as usize].id()))
+            .collect();
+        assert_eq!(order, [(1, "b"), (5, "a"), (5, "b")]);
+        assert_eq!(ring.pick_hash(2).unwrap().id(), "a");
+        ring.set_healthy("a", false).unwrap();
+        assert_eq!(ring.pick_hash(2).unwrap().id(), "b");
     }
 
     #[test]
