@@ -197,9 +197,7 @@ impl HashRing {
         let added = u64::from(server.weight()) * u64::from(self.options.points_per_weight);
         check_points(self.points.len() as u64 + added)?;
         let owner = self.fleet.push(server)? as u32;
-        let mut points = std::mem::take(&mut self.points);
-        self.push_points_of(owner, &mut points);
-        self.lay_out(points);
+        self.merge_points_of(owner);
         Ok(())
     }
 
@@ -210,12 +208,11 @@ impl HashRing {
     pub fn remove(&mut self, id: &str) -> Result<Server, Error> {
         let (gone, server) = self.fleet.remove(id)?;
         let gone = gone as u32;
-        let mut points = std::mem::take(&mut self.points);
-        points.retain(|p| p.owner != gone);
-        for p in &mut points {
+        self.points.retain(|p| p.owner != gone);
+        for p in &mut self.points {
             p.owner -= u32::from(p.owner > gone);
         }
-        self.lay_out(points);
+        self.relink();
         Ok(server)
     }
 
@@ -234,19 +231,36 @@ impl HashRing {
         self.fleet.set_weight(id, weight)?;
         // Point k of a server does not depend on its weight, so dropping the server's points
         // and adding the new set gives exactly the ring a fresh build would.
-        let mut points = std::mem::take(&mut self.points);
-        points.retain(|p| p.owner != i as u32);
-        self.push_points_of(i as u32, &mut points);
-        self.lay_out(points);
+        self.points.retain(|p| p.owner != i as u32);
+        self.merge_points_of(i as u32);
         Ok(())
     }
 
-    /// Appends the points of server `owner`.
-    fn push_points_of(&self, owner: u32, points: &mut Vec<Point>) {
+    /// Merges the points of server `owner` (not on the ring yet) into the ring, in one
+    /// sequential pass.
+    fn merge_points_of(&mut self, owner: u32) {
+        let mut new = Vec::new();
         let server = &self.fleet.servers()[owner as usize];
         server_points(server, self.options.points_per_weight, |p| {
-            points.push(Point::new(p, owner))
+            new.push(Point::new(p, owner))
         });
+        new.sort_unstable_by(|x, y| self.ring_order(x, y));
+        let old = std::mem::take(&mut self.points);
+        let mut merged = Vec::with_capacity(old.len() + new.len());
+        let (mut a, mut b) = (0, 0);
+        while a < old.len() && b < new.len() {
+            if self.ring_order(&old[a], &new[b]) == Ordering::Greater {
+                merged.push(new[b]);
+                b += 1;
+            } else {
+                merged.push(old[a]);
+                a += 1;
+            }
+        }
+        merged.extend_from_slice(&old[a..]);
+        merged.extend_from_slice(&new[b..]);
+        self.points = merged;
+        self.relink();
     }
 
     /// Ring order: by point value, then by owner id.
@@ -257,39 +271,44 @@ impl HashRing {
         })
     }
 
-    /// Puts `unsorted` in ring order and builds the bucket index and the `next_other` links.
+    /// Bits of a point value that select its bucket in the index, for `n` points: about one
+    /// to two points per bucket.
+    fn index_bits(n: usize) -> u32 {
+        (usize::BITS - n.leading_zeros())
+            .saturating_sub(1)
+            .clamp(1, 24)
+    }
+
+    /// Puts `unsorted` in ring order, then links it.
     ///
     /// Point values are uniform, so a counting sort on their top bits (the buckets of the
-    /// index) leaves about one point per bucket to order: linear time for builds and updates.
+    /// index) leaves one or two points per bucket to order: linear time.
     fn lay_out(&mut self, unsorted: Vec<Point>) {
         let n = unsorted.len();
-        let bits = (usize::BITS - n.leading_zeros()).clamp(1, 24);
-        let shift = 64 - bits;
-        let buckets = 1usize << bits;
-        let mut index = vec![0u32; buckets + 1];
-        for p in &unsorted {
-            index[(p.hash >> shift) as usize + 1] += 1;
-        }
-        for b in 0..buckets {
-            index[b + 1] += index[b];
-        }
-        let mut next_free = index[..buckets].to_vec();
+        let shift = 64 - Self::index_bits(n);
+        let mut next_free = bucket_starts(&unsorted, shift);
+        let index = next_free.clone();
         let mut points = vec![Point::new(0, 0); n];
         for p in unsorted {
             let slot = &mut next_free[(p.hash >> shift) as usize];
             points[*slot as usize] = p;
             *slot += 1;
         }
-        for b in 0..buckets {
-            let run = &mut points[index[b] as usize..index[b + 1] as usize];
-            if run.len() > 1 {
-                run.sort_unstable_by(|x, y| self.ring_order(x, y));
+        for run in index.windows(2) {
+            if run[1] - run[0] > 1 {
+                points[run[0] as usize..run[1] as usize]
+                    .sort_unstable_by(|x, y| self.ring_order(x, y));
             }
         }
-        link_runs(&mut points);
         self.points = points;
-        self.index = index;
-        self.shift = shift;
+        self.relink();
+    }
+
+    /// Rebuilds the bucket index and the `next_other` links of the points, which are in ring order.
+    fn relink(&mut self) {
+        self.shift = 64 - Self::index_bits(self.points.len());
+        self.index = bucket_starts(&self.points, self.shift);
+        link_runs(&mut self.points);
     }
 
     /// The index of the first point at or after `hash`, wrapping.
@@ -326,6 +345,20 @@ impl HashRing {
             Some(p.owner as usize)
         })
     }
+}
+
+/// For each bucket `b` of the top `64 - shift` bits, how many points fall in buckets before
+/// it; one more entry at the end holds the total.
+fn bucket_starts(points: &[Point], shift: u32) -> Vec<u32> {
+    let buckets = 1usize << (64 - shift);
+    let mut starts = vec![0u32; buckets + 1];
+    for p in points {
+        starts[(p.hash >> shift) as usize + 1] += 1;
+    }
+    for b in 0..buckets {
+        starts[b + 1] += starts[b];
+    }
+    starts
 }
 
 /// Links each point to the next point clockwise with another owner (or to itself if the ring
