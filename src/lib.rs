@@ -10,6 +10,8 @@
 //! - [`Modulo`]: the key's hash mapped straight onto n servers; fastest, but a change of
 //!   membership moves nearly every key.
 //! - [`HashRing`]: consistent hashing with virtual nodes and weights; a change moves about 1/n.
+//! - [`Jump`]: jump consistent hash over an ordered list of buckets; no table, near-perfect
+//!   balance, minimal movement when the last server is added or removed.
 //!
 //! # Quick start
 //!
@@ -46,6 +48,7 @@
 mod balancer;
 mod error;
 pub mod hash;
+mod jump;
 mod modulo;
 mod ring;
 mod server;
@@ -53,6 +56,7 @@ mod server;
 pub use balancer::{Balancer, BalancerExt, MAX_CANDIDATES};
 pub use error::Error;
 pub use hash::{Key, KeyHasher, Prehashed};
+pub use jump::{Jump, jump_hash};
 pub use modulo::Modulo;
 pub use ring::{HashRing, MAX_RING_POINTS, RingOptions};
 pub use server::Server;

@@ -3,7 +3,7 @@
 //! A hash strategy joins with one line of `hash_strategy!`, a picker that ignores keys with
 //! one line of `picker_strategy!`.
 
-use loadring::{Balancer, BalancerExt, Error, HashRing, Modulo, RingOptions, Server};
+use loadring::{Balancer, BalancerExt, Error, HashRing, Jump, Modulo, RingOptions, Server};
 use proptest::prelude::*;
 
 /// A fleet: distinct ids with weights 1 to 4.
@@ -189,3 +189,4 @@ hash_strategy!(ring_one_point, |s| HashRing::with_options(
     s,
     RingOptions::default().with_points_per_weight(1)
 ));
+hash_strategy!(jump, Jump::new, ordered = true);

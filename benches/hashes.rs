@@ -1,0 +1,46 @@
+//! Pick latency of the hash strategies at 10 to 10 000 servers, and build costs.
+//!
+//! Run with `cargo bench --bench hashes -- --warm-up-time 1 --measurement-time 3`.
+
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use loadring::{Balancer, BalancerExt, Jump};
+
+const SIZES: [usize; 4] = [10, 100, 1000, 10_000];
+
+fn ids(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| format!("10.{}.{}.{}:8080", i / 65_536, (i / 256) % 256, i % 256))
+        .collect()
+}
+
+/// 1024 keys of 20 bytes, like request ids.
+fn keys() -> Vec<String> {
+    (0..1024).map(|i| format!("req-{i:016x}")).collect()
+}
+
+fn pick_group<B: Balancer>(c: &mut Criterion, name: &str, build: impl Fn(&[String]) -> B) {
+    let keys = keys();
+    let mut group = c.benchmark_group(format!("pick/{name}"));
+    for n in SIZES {
+        let b = build(&ids(n));
+        let mut i = 0;
+        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |bench, _| {
+            bench.iter(|| {
+                i = (i + 1) & 1023;
+                black_box(b.pick(black_box(keys[i].as_str())).map(|s| s.weight()))
+            })
+        });
+    }
+    group.finish();
+}
+
+fn picks(c: &mut Criterion) {
+    pick_group(c, "jump", |ids| {
+        Jump::new(ids.iter().map(String::as_str)).unwrap()
+    });
+}
+
+criterion_group!(benches, picks);
+criterion_main!(benches);

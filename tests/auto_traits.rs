@@ -1,0 +1,8 @@
+//! Every public type that should cross threads is `Send + Sync`.
+
+fn send_sync<T: Send + Sync>() {}
+
+#[test]
+fn public_types_are_send_and_sync() {
+    send_sync::<loadring::Jump>();
+}
