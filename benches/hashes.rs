@@ -5,7 +5,7 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use loadring::{Balancer, BalancerExt, Jump};
+use loadring::{Balancer, BalancerExt, Jump, KeyHasher, Maglev, Modulo};
 
 const SIZES: [usize; 4] = [10, 100, 1000, 10_000];
 
@@ -37,10 +37,37 @@ fn pick_group<B: Balancer>(c: &mut Criterion, name: &str, build: impl Fn(&[Strin
 }
 
 fn picks(c: &mut Criterion) {
+    // Points of reference: the key's hash alone, and simple hashing.
+    let keys = keys();
+    let h = KeyHasher::default();
+    let mut i = 0;
+    c.bench_function("hash/xxh3", |b| {
+        b.iter(|| {
+            i = (i + 1) & 1023;
+            black_box(h.hash(black_box(keys[i].as_str())))
+        })
+    });
+    pick_group(c, "modulo", |ids| {
+        Modulo::new(ids.iter().map(String::as_str)).unwrap()
+    });
     pick_group(c, "jump", |ids| {
         Jump::new(ids.iter().map(String::as_str)).unwrap()
     });
+    pick_group(c, "maglev", |ids| {
+        Maglev::new(ids.iter().map(String::as_str)).unwrap()
+    });
 }
 
-criterion_group!(benches, picks);
+fn builds(c: &mut Criterion) {
+    let mut group = c.benchmark_group("build/maglev");
+    for n in [100, 1000] {
+        let ids = ids(n);
+        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |bench, _| {
+            bench.iter(|| Maglev::new(black_box(&ids).iter().map(String::as_str)).unwrap())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, picks, builds);
 criterion_main!(benches);

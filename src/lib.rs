@@ -12,6 +12,8 @@
 //! - [`HashRing`]: consistent hashing with virtual nodes and weights; a change moves about 1/n.
 //! - [`Jump`]: jump consistent hash over an ordered list of buckets; no table, near-perfect
 //!   balance, minimal movement when the last server is added or removed.
+//! - [`Maglev`]: a prime-sized lookup table filled from per-server permutations; a pick is one
+//!   table read, shares follow weights to within a slot.
 //!
 //! # Quick start
 //!
@@ -49,6 +51,7 @@ mod balancer;
 mod error;
 pub mod hash;
 mod jump;
+mod maglev;
 mod modulo;
 mod ring;
 mod server;
@@ -57,6 +60,7 @@ pub use balancer::{Balancer, BalancerExt, MAX_CANDIDATES};
 pub use error::Error;
 pub use hash::{Key, KeyHasher, Prehashed};
 pub use jump::{Jump, jump_hash};
+pub use maglev::{DEFAULT_MAGLEV_TABLE_SIZE, MAX_MAGLEV_TABLE_SIZE, Maglev, MaglevOptions};
 pub use modulo::Modulo;
 pub use ring::{HashRing, MAX_RING_POINTS, RingOptions};
 pub use server::Server;

@@ -5,4 +5,6 @@ fn send_sync<T: Send + Sync>() {}
 #[test]
 fn public_types_are_send_and_sync() {
     send_sync::<loadring::Jump>();
+    send_sync::<loadring::Maglev>();
+    send_sync::<loadring::MaglevOptions>();
 }

@@ -3,7 +3,10 @@
 //! A hash strategy joins with one line of `hash_strategy!`, a picker that ignores keys with
 //! one line of `picker_strategy!`.
 
-use loadring::{Balancer, BalancerExt, Error, HashRing, Jump, Modulo, RingOptions, Server};
+use loadring::{
+    Balancer, BalancerExt, Error, HashRing, Jump, Maglev, MaglevOptions, Modulo, RingOptions,
+    Server,
+};
 use proptest::prelude::*;
 
 /// A fleet: distinct ids with weights 1 to 4.
@@ -190,3 +193,8 @@ hash_strategy!(ring_one_point, |s| HashRing::with_options(
     RingOptions::default().with_points_per_weight(1)
 ));
 hash_strategy!(jump, Jump::new, ordered = true);
+hash_strategy!(maglev, Maglev::new);
+hash_strategy!(maglev_small_table, |s| Maglev::with_options(
+    s,
+    MaglevOptions::default().with_table_size(101)
+));
