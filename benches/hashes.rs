@@ -5,7 +5,7 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use loadring::{Balancer, BalancerExt, Jump, KeyHasher, Maglev, Modulo};
+use loadring::{Balancer, BalancerExt, Jump, KeyHasher, Maglev, Modulo, Rendezvous, Server};
 
 const SIZES: [usize; 4] = [10, 100, 1000, 10_000];
 
@@ -55,6 +55,17 @@ fn picks(c: &mut Criterion) {
     });
     pick_group(c, "maglev", |ids| {
         Maglev::new(ids.iter().map(String::as_str)).unwrap()
+    });
+    pick_group(c, "rendezvous", |ids| {
+        Rendezvous::new(ids.iter().map(String::as_str)).unwrap()
+    });
+    pick_group(c, "rendezvous_weighted", |ids| {
+        Rendezvous::new(
+            ids.iter()
+                .enumerate()
+                .map(|(i, s)| Server::new(s.as_str()).with_weight(1 + i as u32 % 3)),
+        )
+        .unwrap()
     });
 }
 

@@ -14,6 +14,7 @@
 //!   balance, minimal movement when the last server is added or removed.
 //! - [`Maglev`]: a prime-sized lookup table filled from per-server permutations; a pick is one
 //!   table read, shares follow weights to within a slot.
+//! - [`Rendezvous`]: highest random weight; exact weighting and exact 1/n movement, O(n) a pick.
 //!
 //! # Quick start
 //!
@@ -53,6 +54,7 @@ pub mod hash;
 mod jump;
 mod maglev;
 mod modulo;
+mod rendezvous;
 mod ring;
 mod server;
 
@@ -62,5 +64,6 @@ pub use hash::{Key, KeyHasher, Prehashed};
 pub use jump::{Jump, jump_hash};
 pub use maglev::{DEFAULT_MAGLEV_TABLE_SIZE, MAX_MAGLEV_TABLE_SIZE, Maglev, MaglevOptions};
 pub use modulo::Modulo;
+pub use rendezvous::Rendezvous;
 pub use ring::{HashRing, MAX_RING_POINTS, RingOptions};
 pub use server::Server;

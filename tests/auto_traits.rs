@@ -7,4 +7,5 @@ fn public_types_are_send_and_sync() {
     send_sync::<loadring::Jump>();
     send_sync::<loadring::Maglev>();
     send_sync::<loadring::MaglevOptions>();
+    send_sync::<loadring::Rendezvous>();
 }

@@ -3,10 +3,7 @@
 //! A hash strategy joins with one line of `hash_strategy!`, a picker that ignores keys with
 //! one line of `picker_strategy!`.
 
-use loadring::{
-    Balancer, BalancerExt, Error, HashRing, Jump, Maglev, MaglevOptions, Modulo, RingOptions,
-    Server,
-};
+use loadring::{Balancer, BalancerExt, Error, HashRing, Modulo, RingOptions, Server};
 use proptest::prelude::*;
 
 /// A fleet: distinct ids with weights 1 to 4.
@@ -192,9 +189,10 @@ hash_strategy!(ring_one_point, |s| HashRing::with_options(
     s,
     RingOptions::default().with_points_per_weight(1)
 ));
-hash_strategy!(jump, Jump::new, ordered = true);
-hash_strategy!(maglev, Maglev::new);
-hash_strategy!(maglev_small_table, |s| Maglev::with_options(
+hash_strategy!(jump, loadring::Jump::new, ordered = true);
+hash_strategy!(maglev, loadring::Maglev::new);
+hash_strategy!(maglev_small_table, |s| loadring::Maglev::with_options(
     s,
-    MaglevOptions::default().with_table_size(101)
+    loadring::MaglevOptions::default().with_table_size(101)
 ));
+hash_strategy!(rendezvous, loadring::Rendezvous::new);
