@@ -5,7 +5,9 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use loadring::{Balancer, BalancerExt, Jump, KeyHasher, Maglev, Modulo, Rendezvous, Server};
+use loadring::{
+    Balancer, BalancerExt, BoundedLoad, Jump, KeyHasher, Maglev, Modulo, Rendezvous, Server,
+};
 
 const SIZES: [usize; 4] = [10, 100, 1000, 10_000];
 
@@ -67,6 +69,23 @@ fn picks(c: &mut Criterion) {
         )
         .unwrap()
     });
+    pick_group(c, "bounded", |ids| {
+        BoundedLoad::new(ids.iter().map(String::as_str)).unwrap()
+    });
+    // A lease taken and released: the compare-exchange and the counters included.
+    let mut group = c.benchmark_group("lease/bounded");
+    for n in SIZES {
+        let b = BoundedLoad::new(ids(n).iter().map(String::as_str)).unwrap();
+        let mut i = 0;
+        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |bench, _| {
+            bench.iter(|| {
+                i = (i + 1) & 1023;
+                let lease = b.acquire(black_box(keys[i].as_str())).unwrap();
+                black_box(lease.server().weight())
+            })
+        });
+    }
+    group.finish();
 }
 
 fn builds(c: &mut Criterion) {

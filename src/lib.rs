@@ -14,6 +14,8 @@
 //!   balance, minimal movement when the last server is added or removed.
 //! - [`Maglev`]: a prime-sized lookup table filled from per-server permutations; a pick is one
 //!   table read, shares follow weights to within a slot.
+//! - [`BoundedLoad`]: a ring whose servers take at most ⌈(1 + ε) × average⌉ requests in
+//!   flight, counted by [`Lease`]s; overflow walks on clockwise.
 //! - [`Rendezvous`]: highest random weight; exact weighting and exact 1/n movement, O(n) a pick.
 //!
 //! # Quick start
@@ -49,6 +51,7 @@
 #![deny(missing_docs, missing_debug_implementations)]
 
 mod balancer;
+mod bounded;
 mod error;
 pub mod hash;
 mod jump;
@@ -59,6 +62,7 @@ mod ring;
 mod server;
 
 pub use balancer::{Balancer, BalancerExt, MAX_CANDIDATES};
+pub use bounded::{BoundedLoad, DEFAULT_EPSILON, Lease};
 pub use error::Error;
 pub use hash::{Key, KeyHasher, Prehashed};
 pub use jump::{Jump, jump_hash};

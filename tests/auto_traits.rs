@@ -8,4 +8,6 @@ fn public_types_are_send_and_sync() {
     send_sync::<loadring::Maglev>();
     send_sync::<loadring::MaglevOptions>();
     send_sync::<loadring::Rendezvous>();
+    send_sync::<loadring::BoundedLoad>();
+    send_sync::<loadring::Lease<'static>>();
 }

@@ -196,3 +196,4 @@ hash_strategy!(maglev_small_table, |s| loadring::Maglev::with_options(
     loadring::MaglevOptions::default().with_table_size(101)
 ));
 hash_strategy!(rendezvous, loadring::Rendezvous::new);
+hash_strategy!(bounded, loadring::BoundedLoad::new);
