@@ -69,6 +69,10 @@ fn picks(c: &mut Criterion) {
         )
         .unwrap()
     });
+    #[cfg(feature = "ketama")]
+    pick_group(c, "ketama", |ids| {
+        loadring::KetamaRing::new(ids.iter().map(String::as_str)).unwrap()
+    });
     pick_group(c, "bounded", |ids| {
         BoundedLoad::new(ids.iter().map(String::as_str)).unwrap()
     });

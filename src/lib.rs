@@ -17,6 +17,8 @@
 //! - [`BoundedLoad`]: a ring whose servers take at most ⌈(1 + ε) × average⌉ requests in
 //!   flight, counted by [`Lease`]s; overflow walks on clockwise.
 //! - [`Rendezvous`]: highest random weight; exact weighting and exact 1/n movement, O(n) a pick.
+//! - `KetamaRing` (feature `ketama`): a ring that places keys exactly as libketama and
+//!   libmemcached's ketama mode do, to share a memcached pool with clients in other languages.
 //!
 //! # Quick start
 //!
@@ -44,8 +46,9 @@
 //!
 //! # Features
 //!
-//! - `serde`: `Serialize`/`Deserialize` for [`Server`] and [`RingOptions`], so a fleet can be
+//! - `serde`: `Serialize`/`Deserialize` for [`Server`], [`RingOptions`] and [`MaglevOptions`], so a fleet can be
 //!   loaded from JSON or TOML.
+//! - `ketama`: `KetamaRing`, `KetamaFlavor` and `ketama_hash`, with the `md-5` crate.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations)]
@@ -55,6 +58,8 @@ mod bounded;
 mod error;
 pub mod hash;
 mod jump;
+#[cfg(feature = "ketama")]
+mod ketama;
 mod maglev;
 mod modulo;
 mod rendezvous;
@@ -66,6 +71,8 @@ pub use bounded::{BoundedLoad, DEFAULT_EPSILON, Lease};
 pub use error::Error;
 pub use hash::{Key, KeyHasher, Prehashed};
 pub use jump::{Jump, jump_hash};
+#[cfg(feature = "ketama")]
+pub use ketama::{KetamaFlavor, KetamaRing, ketama_hash};
 pub use maglev::{DEFAULT_MAGLEV_TABLE_SIZE, MAX_MAGLEV_TABLE_SIZE, Maglev, MaglevOptions};
 pub use modulo::Modulo;
 pub use rendezvous::Rendezvous;

@@ -10,4 +10,8 @@ fn public_types_are_send_and_sync() {
     send_sync::<loadring::Rendezvous>();
     send_sync::<loadring::BoundedLoad>();
     send_sync::<loadring::Lease<'static>>();
+    #[cfg(feature = "ketama")]
+    send_sync::<loadring::KetamaRing>();
+    #[cfg(feature = "ketama")]
+    send_sync::<loadring::KetamaFlavor>();
 }

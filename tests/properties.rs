@@ -197,3 +197,5 @@ hash_strategy!(maglev_small_table, |s| loadring::Maglev::with_options(
 ));
 hash_strategy!(rendezvous, loadring::Rendezvous::new);
 hash_strategy!(bounded, loadring::BoundedLoad::new);
+#[cfg(feature = "ketama")]
+hash_strategy!(ketama, loadring::KetamaRing::new);
