@@ -413,6 +413,36 @@ mod tests {
     }
 
     #[test]
+    fn removing_or_adding_one_of_100_moves_about_a_hundredth() {
+        let all: Vec<String> = (0..101).map(|i| format!("10.6.0.{i}:80")).collect();
+        let hundred = BoundedLoad::new(all[..100].iter().map(String::as_str)).unwrap();
+        let mut fewer = BoundedLoad::new(all[..100].iter().map(String::as_str)).unwrap();
+        fewer.remove(&all[37]).unwrap();
+        let mut more = BoundedLoad::new(all[..100].iter().map(String::as_str)).unwrap();
+        more.add(all[100].as_str()).unwrap();
+        let keys = 20_000u32;
+        let (mut removed, mut added) = (0u32, 0u32);
+        for k in 0..keys {
+            let was = hundred.acquire(&k).unwrap().server().id().to_owned();
+            let now = fewer.acquire(&k).unwrap().server().id().to_owned();
+            assert_eq!(now != was, was == all[37], "key {k}");
+            removed += u32::from(now != was);
+            let now = more.acquire(&k).unwrap().server().id().to_owned();
+            if now != was {
+                assert_eq!(now, all[100]);
+                added += 1;
+            }
+        }
+        let (removed, added) = (
+            f64::from(removed) / f64::from(keys),
+            f64::from(added) / f64::from(keys),
+        );
+        // A ring of 160 points a server: shares of about 1 %, give or take a quarter.
+        assert!((0.005..0.016).contains(&removed), "removal moved {removed}");
+        assert!((0.005..0.016).contains(&added), "addition moved {added}");
+    }
+
+    #[test]
     fn a_hot_key_overflows_clockwise_and_the_cap_holds() {
         let b = bounded(10, 0.25);
         let leases: Vec<Lease<'_>> = (0..1000).map(|_| b.acquire("hot").unwrap()).collect();

@@ -371,6 +371,54 @@ mod tests {
     }
 
     #[test]
+    fn removing_or_adding_one_of_100_moves_only_its_keys() {
+        let ids: Vec<String> = (0..101).map(|i| format!("10.5.0.{i}:11211")).collect();
+        let hundred = KetamaRing::new(ids[..100].iter().map(String::as_str)).unwrap();
+        let fewer = KetamaRing::new(
+            ids[..100]
+                .iter()
+                .filter(|id| *id != &ids[37])
+                .map(String::as_str),
+        )
+        .unwrap();
+        let more = KetamaRing::new(ids.iter().map(String::as_str)).unwrap();
+        let keys = 20_000u32;
+        let (mut removed, mut added) = (0u32, 0u32);
+        for k in 0..keys {
+            let was = hundred.pick(&k).unwrap().id();
+            let now = fewer.pick(&k).unwrap().id();
+            // Equal weights give 40 digests at 99, 100 and 101 servers alike.
+            assert_eq!(now != was, was == ids[37], "key {k}");
+            removed += u32::from(now != was);
+            let now = more.pick(&k).unwrap().id();
+            if now != was {
+                assert_eq!(now, ids[100]);
+                added += 1;
+            }
+        }
+        let (removed, added) = (
+            f64::from(removed) / f64::from(keys),
+            f64::from(added) / f64::from(keys),
+        );
+        assert!((0.003..0.02).contains(&removed), "removal moved {removed}");
+        assert!((0.003..0.02).contains(&added), "addition moved {added}");
+    }
+
+    #[test]
+    fn balance_at_100_servers() {
+        let ids: Vec<String> = (0..100).map(|i| format!("10.7.0.{i}:11211")).collect();
+        let ring = KetamaRing::new(ids.iter().map(String::as_str)).unwrap();
+        let mut counts = [0u32; 100];
+        let keys = 100_000u32;
+        for k in 0..keys {
+            counts[ring.position(ring.pick(&k).unwrap().id()).unwrap()] += 1;
+        }
+        let peak = f64::from(*counts.iter().max().unwrap()) / (f64::from(keys) / 100.0);
+        // 160 points a server: the busiest carries about 1.2 times the mean.
+        assert!(peak < 1.45, "peak/mean {peak}");
+    }
+
+    #[test]
     fn the_key_hash_is_md5s_first_word() {
         // MD5("a") = 0cc175b9c0f1b6a831c399e269772661.
         assert_eq!(ketama_hash(b"a"), 0xb975_c10c);
