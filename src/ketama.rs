@@ -144,12 +144,7 @@ impl KetamaRing {
                 }
             }
         }
-        // By point, then by owner id; the sort is stable, so a server's own equal points
-        // keep their order of derivation.
-        pairs.sort_by(|a, b| {
-            a.0.cmp(&b.0)
-                .then_with(|| servers[a.1 as usize].id().cmp(servers[b.1 as usize].id()))
-        });
+        order_points(&mut pairs, servers);
         let (points, owners) = pairs.into_iter().unzip();
         Ok(KetamaRing {
             fleet,
@@ -158,6 +153,27 @@ impl KetamaRing {
             points,
             owners,
         })
+    }
+
+    /// Adds a server and rebuilds the ring, as those libraries do: every server's number of
+    /// points depends on the number of servers and the total weight.
+    ///
+    /// Errors: [`Error::DuplicateServer`], [`Error::ZeroWeight`], [`Error::TooManyPoints`].
+    pub fn add(&mut self, server: impl Into<Server>) -> Result<(), Error> {
+        let mut list = self.fleet.servers().to_vec();
+        list.push(server.into());
+        *self = Self::with_flavor(list, self.flavor)?;
+        Ok(())
+    }
+
+    /// Removes the server with this id and rebuilds the ring.
+    ///
+    /// Errors: [`Error::UnknownServer`]; [`Error::NoServers`] for the last server.
+    pub fn remove(&mut self, id: &str) -> Result<Server, Error> {
+        let mut fleet = self.fleet.clone();
+        let (_, server) = fleet.remove(id)?;
+        *self = Self::with_flavor(fleet.servers().to_vec(), self.flavor)?;
+        Ok(server)
     }
 
     /// The flavour whose arithmetic the ring follows.
@@ -191,6 +207,15 @@ impl KetamaRing {
             self.owners[if i >= len { i - len } else { i }] as usize
         })
     }
+}
+
+/// Sorts (point, owner) pairs by point, then equal points by owner id; the sort is stable,
+/// so a server's own equal points keep their order of derivation.
+fn order_points(pairs: &mut [(u32, u32)], servers: &[Server]) {
+    pairs.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| servers[a.1 as usize].id().cmp(servers[b.1 as usize].id()))
+    });
 }
 
 /// The name a server's digests hash: the id, or for libmemcached and port 11211, the host.
@@ -332,7 +357,16 @@ mod tests {
     }
 
     #[test]
-    fn ties_go_to_the_lower_id_and_lookups_take_the_first_point_at_or_after() {
+    fn ties_go_to_the_lower_id() {
+        let servers = [Server::new("b:1"), Server::new("a:1"), Server::new("c:1")];
+        let mut pairs = [(7, 0), (5, 2), (7, 2), (7, 1), (5, 0)];
+        order_points(&mut pairs, &servers);
+        // Point 5: "b:1" before "c:1"; point 7: "a:1", "b:1", "c:1".
+        assert_eq!(pairs, [(5, 0), (5, 2), (7, 1), (7, 0), (7, 2)]);
+    }
+
+    #[test]
+    fn lookups_take_the_first_point_at_or_after_wrapping() {
         let ring = KetamaRing::new(["b:1", "a:1", "c:1"]).unwrap();
         for w in ring.points.windows(2) {
             assert!(w[0] <= w[1]);
@@ -374,14 +408,16 @@ mod tests {
     fn removing_or_adding_one_of_100_moves_only_its_keys() {
         let ids: Vec<String> = (0..101).map(|i| format!("10.5.0.{i}:11211")).collect();
         let hundred = KetamaRing::new(ids[..100].iter().map(String::as_str)).unwrap();
-        let fewer = KetamaRing::new(
-            ids[..100]
-                .iter()
-                .filter(|id| *id != &ids[37])
-                .map(String::as_str),
-        )
-        .unwrap();
-        let more = KetamaRing::new(ids.iter().map(String::as_str)).unwrap();
+        let mut fewer = hundred.clone();
+        assert_eq!(fewer.remove(&ids[37]).unwrap().id(), ids[37]);
+        let mut more = hundred.clone();
+        more.add(ids[100].as_str()).unwrap();
+        assert_eq!(more.point_count(), 101 * 160);
+        assert_eq!(
+            more.add(ids[0].as_str()).unwrap_err(),
+            Error::DuplicateServer { id: ids[0].clone() }
+        );
+        assert_eq!(more.point_count(), 101 * 160);
         let keys = 20_000u32;
         let (mut removed, mut added) = (0u32, 0u32);
         for k in 0..keys {
