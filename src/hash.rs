@@ -55,6 +55,11 @@ pub enum KeyHasher {
         /// The secret key.
         key: [u8; 16],
     },
+    /// MD5, its first 4 bytes read as a little-endian `u32`: the key hash of libketama and
+    /// of libmemcached's ketama mode (feature `ketama`; see
+    /// [`KetamaRing`](crate::KetamaRing)). Slow and 32 bits wide: for compatibility only.
+    #[cfg(feature = "ketama")]
+    Md5Ketama,
 }
 
 impl KeyHasher {
@@ -73,6 +78,8 @@ impl KeyHasher {
                 h.write(bytes);
                 h.finish()
             }
+            #[cfg(feature = "ketama")]
+            KeyHasher::Md5Ketama => u64::from(crate::ketama::ketama_hash(bytes)),
         }
     }
 
@@ -89,6 +96,8 @@ impl fmt::Debug for KeyHasher {
             KeyHasher::Xxh3 => f.write_str("Xxh3"),
             // The key is a secret: never print it.
             KeyHasher::SipHash13 { .. } => f.write_str("SipHash13 { key: <secret> }"),
+            #[cfg(feature = "ketama")]
+            KeyHasher::Md5Ketama => f.write_str("Md5Ketama"),
         }
     }
 }

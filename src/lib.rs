@@ -10,6 +10,15 @@
 //! - [`Modulo`]: the key's hash mapped straight onto n servers; fastest, but a change of
 //!   membership moves nearly every key.
 //! - [`HashRing`]: consistent hashing with virtual nodes and weights; a change moves about 1/n.
+//! - [`Jump`]: jump consistent hash over an ordered list of buckets; no table, near-perfect
+//!   balance, minimal movement when the last server is added or removed.
+//! - [`Maglev`]: a prime-sized lookup table filled from per-server permutations; a pick is one
+//!   table read, shares follow weights to within a slot.
+//! - [`BoundedLoad`]: a ring whose servers take at most ⌈(1 + ε) × average⌉ requests in
+//!   flight, counted by [`Lease`]s; overflow walks on clockwise.
+//! - [`Rendezvous`]: highest random weight; exact weighting and exact 1/n movement, O(n) a pick.
+//! - `KetamaRing` (feature `ketama`): a ring that places keys exactly as libketama and
+//!   libmemcached's ketama mode do, to share a memcached pool with clients in other languages.
 //!
 //! # Quick start
 //!
@@ -37,22 +46,35 @@
 //!
 //! # Features
 //!
-//! - `serde`: `Serialize`/`Deserialize` for [`Server`] and [`RingOptions`], so a fleet can be
+//! - `serde`: `Serialize`/`Deserialize` for [`Server`], [`RingOptions`] and [`MaglevOptions`], so a fleet can be
 //!   loaded from JSON or TOML.
+//! - `ketama`: `KetamaRing`, `KetamaFlavor` and `ketama_hash`, with the `md-5` crate.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations)]
 
 mod balancer;
+mod bounded;
 mod error;
 pub mod hash;
+mod jump;
+#[cfg(feature = "ketama")]
+mod ketama;
+mod maglev;
 mod modulo;
+mod rendezvous;
 mod ring;
 mod server;
 
 pub use balancer::{Balancer, BalancerExt, MAX_CANDIDATES};
+pub use bounded::{BoundedLoad, DEFAULT_EPSILON, Lease};
 pub use error::Error;
 pub use hash::{Key, KeyHasher, Prehashed};
+pub use jump::{Jump, jump_hash};
+#[cfg(feature = "ketama")]
+pub use ketama::{KetamaFlavor, KetamaRing, ketama_hash};
+pub use maglev::{DEFAULT_MAGLEV_TABLE_SIZE, MAX_MAGLEV_TABLE_SIZE, Maglev, MaglevOptions};
 pub use modulo::Modulo;
+pub use rendezvous::Rendezvous;
 pub use ring::{HashRing, MAX_RING_POINTS, RingOptions};
 pub use server::Server;

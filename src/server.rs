@@ -147,6 +147,17 @@ impl Server {
         self.state.in_flight.fetch_add(1, Ordering::AcqRel) + 1
     }
 
+    /// Counts one more request in flight if that leaves at most `limit` in flight, by a
+    /// compare-exchange, so racing callers cannot overshoot the limit together.
+    pub(crate) fn try_begin_request(&self, limit: u64) -> bool {
+        self.state
+            .in_flight
+            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
     /// Counts one request fewer in flight (never below zero).
     #[allow(dead_code)]
     pub(crate) fn end_request(&self) {

@@ -11,5 +11,15 @@ fn public_types_are_send_and_sync() {
     assert_send_sync::<loadring::Modulo>();
     assert_send_sync::<loadring::HashRing>();
     assert_send_sync::<loadring::RingOptions>();
+    assert_send_sync::<loadring::Jump>();
+    assert_send_sync::<loadring::Maglev>();
+    assert_send_sync::<loadring::MaglevOptions>();
+    assert_send_sync::<loadring::Rendezvous>();
+    assert_send_sync::<loadring::BoundedLoad>();
+    assert_send_sync::<loadring::Lease<'static>>();
+    #[cfg(feature = "ketama")]
+    assert_send_sync::<loadring::KetamaRing>();
+    #[cfg(feature = "ketama")]
+    assert_send_sync::<loadring::KetamaFlavor>();
     assert_send_sync::<Box<dyn loadring::Balancer>>();
 }

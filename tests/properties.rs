@@ -189,3 +189,13 @@ hash_strategy!(ring_one_point, |s| HashRing::with_options(
     s,
     RingOptions::default().with_points_per_weight(1)
 ));
+hash_strategy!(jump, loadring::Jump::new, ordered = true);
+hash_strategy!(maglev, loadring::Maglev::new);
+hash_strategy!(maglev_small_table, |s| loadring::Maglev::with_options(
+    s,
+    loadring::MaglevOptions::default().with_table_size(101)
+));
+hash_strategy!(rendezvous, loadring::Rendezvous::new);
+hash_strategy!(bounded, loadring::BoundedLoad::new);
+#[cfg(feature = "ketama")]
+hash_strategy!(ketama, loadring::KetamaRing::new);

@@ -1,0 +1,562 @@
+//! Consistent hashing with bounded loads (Mirrokni, Thorup & Zadimoghaddam, 2018): a ring
+//! whose servers turn keys away once they hold more than their share of requests.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::{Balancer, Error, HashRing, Key, KeyHasher, Server};
+
+/// The default ε of [`BoundedLoad`]: no server holds more than ⌈1.25 × the average⌉.
+pub const DEFAULT_EPSILON: f64 = 0.25;
+
+/// Consistent hashing with bounded loads: a [`HashRing`] plus leases that count requests in
+/// flight, so that no server holds more than `⌈(1 + ε) × average⌉` of them.
+///
+/// # Mapping
+///
+/// [`acquire`](BoundedLoad::acquire) takes a [`Lease`] on a server for one request. With L
+/// leases of this balancer in flight and n servers, the cap is `c = ⌈(1 + ε)(L + 1)/n⌉`
+/// (the average counts the new request). The key walks the ring clockwise from its point,
+/// as [`HashRing`] documents, and goes to the first healthy server that holds fewer than
+/// `c` requests, so that with this one it holds at most `c`. A key keeps its ring server
+/// while that server is under the cap, and overflow goes on to the next servers clockwise.
+/// The check and the count are one compare-exchange, so racing picks cannot overshoot the
+/// cap together.
+///
+/// If none qualifies within the first n steps of the walk (n runs of one server's points),
+/// the pick counts the healthy servers h (an O(n) scan, only then), sets
+/// `c = ⌈(1 + ε)(L + 1)/h⌉` and walks the whole ring from the key's point. With every server
+/// healthy the cap is the same and this finds the first server under it; with some
+/// unhealthy, the healthy ones may carry more than the average over all n. Some server
+/// always qualifies then, unless requests in flight are also counted on the same servers by
+/// other balancers (clones of a [`Server`] share its counter): if none does, the pick
+/// returns [`Error::Saturated`].
+///
+/// So a pick never leaves a server above the cap of the moment it was made, whatever the
+/// sequence of acquires and releases. (A release lowers the average and thus the cap, and a
+/// server may then sit above the new cap until its own requests finish: leases never move.)
+///
+/// [`pick_hash`](Balancer::pick_hash) and the other [`Balancer`] methods answer where a
+/// lease would go now, without taking one; with nothing in flight that is the ring's pick.
+///
+/// # Disruption and health
+///
+/// As for the ring: adding or removing one of n servers moves about 1/n of the keys, and an
+/// unhealthy server's keys go on clockwise to healthy servers. Loads move keys as well, by
+/// design, but only while a server is at its cap.
+///
+/// ```
+/// use loadring::{Balancer, BoundedLoad};
+///
+/// let bounded = BoundedLoad::with_epsilon(["10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"], 0.5)?;
+/// let lease = bounded.acquire("user-42")?;
+/// println!("send to {}", lease.server().id());
+/// assert_eq!(lease.server().in_flight(), 1);
+/// drop(lease); // or let it go out of scope: the request is no longer counted
+/// assert_eq!(bounded.in_flight(), 0);
+/// # Ok::<(), loadring::Error>(())
+/// ```
+pub struct BoundedLoad {
+    ring: HashRing,
+    epsilon: f64,
+    /// Leases of this balancer in flight.
+    leased: AtomicU64,
+}
+
+/// A request counted in flight on a server of a [`BoundedLoad`]; dropping it (also while
+/// unwinding from a panic) ends the request.
+#[must_use = "the request is counted only while the lease is alive"]
+pub struct Lease<'a> {
+    server: &'a Server,
+    leased: &'a AtomicU64,
+}
+
+impl<'a> Lease<'a> {
+    /// The server that serves the request.
+    pub fn server(&self) -> &'a Server {
+        self.server
+    }
+
+    /// Ends the request now (the same as dropping the lease).
+    pub fn release(self) {}
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        self.server.end_request();
+        self.leased.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl fmt::Debug for Lease<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lease")
+            .field("server", &self.server.id())
+            .finish()
+    }
+}
+
+impl fmt::Debug for BoundedLoad {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BoundedLoad")
+            .field("epsilon", &self.epsilon)
+            .field("in_flight", &self.in_flight())
+            .field("ring", &self.ring)
+            .finish()
+    }
+}
+
+impl BoundedLoad {
+    /// Builds over `servers` (ids or [`Server`]s) on a default [`HashRing`], with ε =
+    /// [`DEFAULT_EPSILON`].
+    ///
+    /// Errors: those of [`HashRing::new`].
+    pub fn new<I>(servers: I) -> Result<Self, Error>
+    where
+        I: IntoIterator,
+        I::Item: Into<Server>,
+    {
+        Self::from_ring(HashRing::new(servers)?, DEFAULT_EPSILON)
+    }
+
+    /// Builds with the given ε; see [`from_ring`](BoundedLoad::from_ring).
+    pub fn with_epsilon<I>(servers: I, epsilon: f64) -> Result<Self, Error>
+    where
+        I: IntoIterator,
+        I::Item: Into<Server>,
+    {
+        Self::from_ring(HashRing::new(servers)?, epsilon)
+    }
+
+    /// Bounds the loads of an existing ring, with its options and hasher.
+    ///
+    /// An ε that is not finite or not above 0 is an [`Error::InvalidOption`].
+    pub fn from_ring(ring: HashRing, epsilon: f64) -> Result<Self, Error> {
+        if !epsilon.is_finite() || epsilon <= 0.0 {
+            return Err(Error::InvalidOption {
+                name: "epsilon",
+                reason: "must be finite and greater than 0",
+            });
+        }
+        Ok(BoundedLoad {
+            ring,
+            epsilon,
+            leased: AtomicU64::new(0),
+        })
+    }
+
+    /// The ε of the cap `⌈(1 + ε) × average⌉`.
+    pub fn epsilon(&self) -> f64 {
+        self.epsilon
+    }
+
+    /// The ring underneath.
+    pub fn ring(&self) -> &HashRing {
+        &self.ring
+    }
+
+    /// Leases of this balancer now in flight.
+    pub fn in_flight(&self) -> u64 {
+        self.leased.load(Ordering::Acquire)
+    }
+
+    /// Takes a lease for `key` on the first server clockwise under the cap (see the
+    /// [type docs](BoundedLoad)).
+    ///
+    /// Errors: [`Error::NoHealthyServer`], [`Error::Saturated`].
+    #[inline]
+    pub fn acquire<K: Key + ?Sized>(&self, key: &K) -> Result<Lease<'_>, Error> {
+        self.acquire_hash(key.hash_with(self.ring.hasher()))
+    }
+
+    /// [`acquire`](BoundedLoad::acquire) for a key whose hash the caller already holds.
+    pub fn acquire_hash(&self, hash: u64) -> Result<Lease<'_>, Error> {
+        let i = self.choose(hash, |s, cap| s.try_begin_request(cap))?;
+        self.leased.fetch_add(1, Ordering::AcqRel);
+        Ok(Lease {
+            server: &self.ring.servers()[i],
+            leased: &self.leased,
+        })
+    }
+
+    /// Adds a server to the ring.
+    ///
+    /// Errors: those of [`HashRing::add`].
+    pub fn add(&mut self, server: impl Into<Server>) -> Result<(), Error> {
+        self.ring.add(server)
+    }
+
+    /// Removes the server with this id from the ring.
+    ///
+    /// Errors: those of [`HashRing::remove`].
+    pub fn remove(&mut self, id: &str) -> Result<Server, Error> {
+        self.ring.remove(id)
+    }
+
+    /// Changes a server's weight on the ring.
+    ///
+    /// Errors: those of [`HashRing::set_weight`].
+    pub fn set_weight(&mut self, id: &str, weight: u32) -> Result<(), Error> {
+        self.ring.set_weight(id, weight)
+    }
+
+    /// `⌈(1 + ε) × total / n⌉`, without a call to `ceil`.
+    #[inline]
+    fn cap(&self, total: u64, n: usize) -> u64 {
+        let x = (1.0 + self.epsilon) * total as f64 / n as f64;
+        let c = x as u64;
+        if (c as f64) < x { c + 1 } else { c }
+    }
+
+    /// The server the walk settles on; `take(server, cap)` accepts a server (and counts the
+    /// request, for a lease) or turns it down.
+    #[inline]
+    fn choose(
+        &self,
+        hash: u64,
+        mut take: impl FnMut(&Server, u64) -> bool,
+    ) -> Result<usize, Error> {
+        let servers = self.ring.servers();
+        let n = servers.len();
+        let total = self.leased.load(Ordering::Acquire) + 1;
+        let cap = self.cap(total, n);
+        for i in self.ring.clockwise(hash).take(n) {
+            let s = &servers[i];
+            if s.is_healthy() && take(s, cap) {
+                return Ok(i);
+            }
+        }
+        let healthy = self.ring.healthy_count();
+        if healthy == 0 {
+            return Err(Error::NoHealthyServer);
+        }
+        let cap = self.cap(total, healthy);
+        for i in self.ring.clockwise(hash) {
+            let s = &servers[i];
+            if s.is_healthy() && take(s, cap) {
+                return Ok(i);
+            }
+        }
+        Err(Error::Saturated)
+    }
+}
+
+impl Balancer for BoundedLoad {
+    #[inline]
+    fn pick_hash(&self, hash: u64) -> Result<&Server, Error> {
+        let i = self.choose(hash, |s, cap| s.in_flight() < cap)?;
+        Ok(&self.ring.servers()[i])
+    }
+
+    fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {
+        let Some(first) = out.first_mut() else {
+            return 0;
+        };
+        let Ok(picked) = self.choose(hash, |s, cap| s.in_flight() < cap) else {
+            return 0;
+        };
+        *first = picked;
+        let mut n = 1;
+        for i in self.ring.clockwise(hash) {
+            if n == out.len() {
+                break;
+            }
+            if self.ring.servers()[i].is_healthy() && !out[..n].contains(&i) {
+                out[n] = i;
+                n += 1;
+            }
+        }
+        n
+    }
+
+    fn servers(&self) -> &[Server] {
+        self.ring.servers()
+    }
+
+    fn position(&self, id: &str) -> Option<usize> {
+        self.ring.position(id)
+    }
+
+    fn hasher(&self) -> &KeyHasher {
+        self.ring.hasher()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{BalancerExt, RingOptions};
+    use proptest::prelude::*;
+
+    fn ids(n: usize) -> Vec<String> {
+        (0..n)
+            .map(|i| format!("10.4.{}.{}:80", i / 256, i % 256))
+            .collect()
+    }
+
+    fn bounded(n: usize, epsilon: f64) -> BoundedLoad {
+        let ring = HashRing::with_options(
+            ids(n).iter().map(String::as_str),
+            RingOptions::default().with_points_per_weight(16),
+        )
+        .unwrap();
+        BoundedLoad::from_ring(ring, epsilon).unwrap()
+    }
+
+    fn cap(epsilon: f64, total: u64, n: usize) -> u64 {
+        ((1.0 + epsilon) * total as f64 / n as f64).ceil() as u64
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Acquire(u32),
+        Release(prop::sample::Index),
+        Health(prop::sample::Index, bool),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            6 => any::<u32>().prop_map(Op::Acquire),
+            3 => any::<prop::sample::Index>().prop_map(Op::Release),
+            1 => (any::<prop::sample::Index>(), any::<bool>()).prop_map(|(i, h)| Op::Health(i, h)),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn no_pick_leaves_a_server_above_the_cap(
+            n in 1usize..12,
+            epsilon in prop_oneof![Just(0.01), Just(0.1), Just(0.25), Just(1.0), 0.001f64..3.0],
+            ops in prop::collection::vec(op(), 1..300),
+        ) {
+            let b = bounded(n, epsilon);
+            let mut held: Vec<Lease<'_>> = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Acquire(key) => {
+                        let healthy: Vec<&Server> =
+                            b.servers().iter().filter(|s| s.is_healthy()).collect();
+                        match b.acquire(&key) {
+                            Ok(lease) => {
+                                let s = lease.server();
+                                prop_assert!(s.is_healthy());
+                                held.push(lease);
+                                let total = held.len() as u64;
+                                prop_assert_eq!(b.in_flight(), total);
+                                prop_assert!(s.in_flight() <= cap(epsilon, total, healthy.len()));
+                                if healthy.len() == n {
+                                    prop_assert!(s.in_flight() <= cap(epsilon, total, n));
+                                }
+                            }
+                            Err(e) => {
+                                prop_assert!(healthy.is_empty());
+                                prop_assert_eq!(e, Error::NoHealthyServer);
+                            }
+                        }
+                    }
+                    Op::Release(i) => {
+                        if !held.is_empty() {
+                            held.swap_remove(i.index(held.len())).release();
+                        }
+                    }
+                    Op::Health(i, h) => {
+                        b.servers()[i.index(n)].set_healthy(h);
+                    }
+                }
+                let counted: u64 = b.servers().iter().map(Server::in_flight).sum();
+                prop_assert_eq!(counted, held.len() as u64);
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn matches_a_plain_model(
+            n in 1usize..10,
+            ops in prop::collection::vec(op(), 1..200),
+        ) {
+            // The model: the cap from the count of leases, then the first server under it
+            // in the order of the key's clockwise walk (every server healthy).
+            let b = bounded(n, 0.25);
+            let mut held: Vec<Lease<'_>> = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Acquire(key) => {
+                        let c = cap(0.25, held.len() as u64 + 1, n);
+                        let want = b
+                            .ring()
+                            .candidates(&key, n)
+                            .into_iter()
+                            .find(|s| s.in_flight() < c)
+                            .map(|s| s.id().to_owned());
+                        let lease = b.acquire(&key).unwrap();
+                        prop_assert_eq!(Some(lease.server().id().to_owned()), want);
+                        held.push(lease);
+                    }
+                    Op::Release(i) if !held.is_empty() => {
+                        held.swap_remove(i.index(held.len())).release();
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn with_nothing_in_flight_keys_follow_the_ring() {
+        let b = bounded(20, 0.25);
+        for k in 0..2000u32 {
+            let lease = b.acquire(&k).unwrap();
+            assert_eq!(lease.server().id(), b.ring().pick(&k).unwrap().id());
+        }
+        assert_eq!(b.in_flight(), 0);
+    }
+
+    #[test]
+    fn removing_or_adding_one_of_100_moves_about_a_hundredth() {
+        let all: Vec<String> = (0..101).map(|i| format!("10.6.0.{i}:80")).collect();
+        let hundred = BoundedLoad::new(all[..100].iter().map(String::as_str)).unwrap();
+        let mut fewer = BoundedLoad::new(all[..100].iter().map(String::as_str)).unwrap();
+        fewer.remove(&all[37]).unwrap();
+        let mut more = BoundedLoad::new(all[..100].iter().map(String::as_str)).unwrap();
+        more.add(all[100].as_str()).unwrap();
+        let keys = 20_000u32;
+        let (mut removed, mut added) = (0u32, 0u32);
+        for k in 0..keys {
+            let was = hundred.acquire(&k).unwrap().server().id().to_owned();
+            let now = fewer.acquire(&k).unwrap().server().id().to_owned();
+            assert_eq!(now != was, was == all[37], "key {k}");
+            removed += u32::from(now != was);
+            let now = more.acquire(&k).unwrap().server().id().to_owned();
+            if now != was {
+                assert_eq!(now, all[100]);
+                added += 1;
+            }
+        }
+        let (removed, added) = (
+            f64::from(removed) / f64::from(keys),
+            f64::from(added) / f64::from(keys),
+        );
+        // A ring of 160 points a server: shares of about 1 %, give or take a quarter.
+        assert!((0.005..0.016).contains(&removed), "removal moved {removed}");
+        assert!((0.005..0.016).contains(&added), "addition moved {added}");
+    }
+
+    #[test]
+    fn a_hot_key_overflows_clockwise_and_the_cap_holds() {
+        let b = bounded(10, 0.25);
+        let leases: Vec<Lease<'_>> = (0..1000).map(|_| b.acquire("hot").unwrap()).collect();
+        let c = cap(0.25, 1000, 10);
+        let loads: Vec<u64> = b.servers().iter().map(Server::in_flight).collect();
+        assert!(loads.iter().all(|&l| l <= c), "{loads:?} over {c}");
+        // The key's own server is full before any other takes it.
+        let home = b.ring().pick("hot").unwrap();
+        assert_eq!(home.in_flight(), c);
+        // Overflow fills servers in the order of the key's walk: whenever the request number
+        // t went past k servers, they held ⌈1.25 t / 10⌉ each, so k ≤ 7 and the last two
+        // servers of the walk never got one.
+        let order = b.ring().candidates("hot", 10);
+        assert_eq!(order[0].id(), home.id());
+        assert_eq!((order[8].in_flight(), order[9].in_flight()), (0, 0));
+        drop(leases);
+        assert!(b.servers().iter().all(|s| s.in_flight() == 0));
+        assert_eq!(b.in_flight(), 0);
+    }
+
+    #[test]
+    fn a_lease_is_released_while_unwinding() {
+        let b = bounded(3, 0.25);
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let lease = b.acquire("k").unwrap();
+            assert_eq!(lease.server().in_flight(), 1);
+            panic!("request failed");
+        }));
+        assert!(result.is_err());
+        assert!(b.servers().iter().all(|s| s.in_flight() == 0));
+        assert_eq!(b.in_flight(), 0);
+    }
+
+    #[test]
+    fn racing_threads_cannot_overshoot_the_cap() {
+        let b = bounded(8, 0.1);
+        let per_thread = 400u32;
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..4u32)
+                .map(|t| {
+                    let b = &b;
+                    scope.spawn(move || {
+                        (0..per_thread)
+                            .map(|k| b.acquire(&(k % 7 + t)).unwrap())
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            let leases: Vec<Vec<Lease<'_>>> =
+                handles.into_iter().map(|h| h.join().unwrap()).collect();
+            let total = u64::from(4 * per_thread);
+            assert_eq!(b.in_flight(), total);
+            let c = cap(0.1, total, 8);
+            for s in b.servers() {
+                assert!(
+                    s.in_flight() <= c,
+                    "{} holds {} over {c}",
+                    s.id(),
+                    s.in_flight()
+                );
+            }
+            drop(leases);
+        });
+        assert_eq!(b.in_flight(), 0);
+    }
+
+    #[test]
+    fn unhealthy_servers_raise_the_cap_of_the_others() {
+        let b = bounded(4, 0.25);
+        for s in &b.servers()[..3] {
+            s.set_healthy(false);
+        }
+        let leases: Vec<Lease<'_>> = (0..50u32).map(|k| b.acquire(&k).unwrap()).collect();
+        assert_eq!(b.servers()[3].in_flight(), 50);
+        drop(leases);
+        b.servers()[3].set_healthy(false);
+        assert_eq!(b.acquire("k").unwrap_err(), Error::NoHealthyServer);
+        assert_eq!(b.pick("k").unwrap_err(), Error::NoHealthyServer);
+    }
+
+    #[test]
+    fn leases_counted_elsewhere_can_saturate() {
+        let b = bounded(2, 0.25);
+        // Another holder of the same servers' cells fills them.
+        for s in b.servers() {
+            for _ in 0..10 {
+                s.begin_request();
+            }
+        }
+        assert_eq!(b.acquire("k").unwrap_err(), Error::Saturated);
+        assert_eq!(b.pick("k").unwrap_err(), Error::Saturated);
+        assert_eq!(b.candidates("k", 2).len(), 0);
+    }
+
+    #[test]
+    fn bad_epsilon_is_an_error() {
+        for bad in [0.0, -0.5, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert!(matches!(
+                BoundedLoad::with_epsilon(["a"], bad),
+                Err(Error::InvalidOption {
+                    name: "epsilon",
+                    ..
+                })
+            ));
+        }
+        assert_eq!(
+            BoundedLoad::new(Vec::<Server>::new()).unwrap_err(),
+            Error::NoServers
+        );
+        let mut b = BoundedLoad::new(["a", "b"]).unwrap();
+        assert_eq!(b.epsilon(), DEFAULT_EPSILON);
+        b.add("c").unwrap();
+        b.set_weight("c", 2).unwrap();
+        b.remove("a").unwrap();
+        assert_eq!(b.len(), 2);
+    }
+}
