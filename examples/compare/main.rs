@@ -23,7 +23,9 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Instant;
 
-use loadring::{Balancer, BalancerExt, Error, HashRing, Modulo, Server};
+use loadring::{
+    Balancer, BalancerExt, BoundedLoad, Error, HashRing, Jump, Maglev, Modulo, Rendezvous, Server,
+};
 
 /// Counts the bytes alive on the heap, to measure what a strategy keeps.
 struct Counting;
@@ -58,6 +60,9 @@ Compare loadring's strategies on one fleet and one key set.
 USAGE:
     cargo run --release --example compare -- [OPTIONS]
 
+Strategies: modulo, ring, jump, maglev, rendezvous, bounded, and ketama when built with
+`--features ketama`.
+
 OPTIONS:
     --servers N        servers in the fleet (default 100)
     --weights LIST     comma-separated weights, repeated over the servers (default 1)
@@ -73,7 +78,8 @@ COLUMNS:
     build       time to build the strategy over the fleet (median of 3)
     pick        time per pick, hashing included (median of the passes)
     memory      heap bytes the built strategy holds
-    peak/mean   the busiest server's requests over what its weight asks for
+    peak/mean   the busiest server's requests over what its weight asks for (for bounded
+                loads, with every key's lease held at once)
     cv          coefficient of variation of that ratio over the servers
     share err   the largest distance of a server's share from its weight's share
     removed     keys moved when the middle server of the list is removed (ideal: its share)
@@ -174,31 +180,63 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>,
 
 type Build = fn(Vec<Server>) -> Result<Box<dyn Balancer>, Error>;
 
+/// Builds a strategy that counts requests in flight, sends every key while holding all their
+/// leases, and returns where each went (global indices).
+type Held = fn(Vec<Server>, &Fleet, &[String]) -> Result<Vec<u32>, Error>;
+
 /// A strategy in the report.
 struct Strategy {
     name: &'static str,
     /// Whether it maps keys (and so has disruption figures).
     keyed: bool,
     build: Build,
+    /// For strategies that balance by requests in flight: the balance is measured with
+    /// every key's lease held, as if all requests were running at once.
+    held: Option<Held>,
 }
 
 fn boxed<B: Balancer + 'static>(b: Result<B, Error>) -> Result<Box<dyn Balancer>, Error> {
     b.map(|b| Box::new(b) as Box<dyn Balancer>)
 }
 
+fn keyed(name: &'static str, build: Build) -> Strategy {
+    Strategy {
+        name,
+        keyed: true,
+        build,
+        held: None,
+    }
+}
+
 fn strategies() -> Vec<Strategy> {
-    vec![
+    let mut all = vec![
+        keyed("modulo", |s| boxed(Modulo::new(s))),
+        keyed("ring", |s| boxed(HashRing::new(s))),
+        keyed("jump", |s| boxed(Jump::new(s))),
+        keyed("maglev", |s| boxed(Maglev::new(s))),
+        keyed("rendezvous", |s| boxed(Rendezvous::new(s))),
         Strategy {
-            name: "modulo",
-            keyed: true,
-            build: |s| boxed(Modulo::new(s)),
+            held: Some(|servers, fleet, keys| {
+                let b = BoundedLoad::new(servers)?;
+                let mut leases = Vec::with_capacity(keys.len());
+                for k in keys {
+                    leases.push(b.acquire(k.as_str())?);
+                }
+                Ok(leases.iter().map(|l| fleet.index[l.server().id()]).collect())
+            }),
+            ..keyed("bounded", |s| boxed(BoundedLoad::new(s)))
         },
-        Strategy {
-            name: "ring",
-            keyed: true,
-            build: |s| boxed(HashRing::new(s)),
-        },
-    ]
+    ];
+    all.extend(ketama());
+    all
+}
+
+/// The libketama-compatible ring, when the crate is built with the `ketama` feature.
+fn ketama() -> Option<Strategy> {
+    #[cfg(feature = "ketama")]
+    return Some(keyed("ketama", |s| boxed(loadring::KetamaRing::new(s))));
+    #[cfg(not(feature = "ketama"))]
+    None
 }
 
 /// One line of the report.
@@ -297,8 +335,12 @@ fn measure(s: &Strategy, fleet: &Fleet, keys: &[String], passes: usize) -> Resul
         })
         .collect();
     let before = fleet.assign(b.as_ref(), keys)?;
+    let placed = match s.held {
+        Some(held) => held(fleet.servers(None, false), fleet, keys)?,
+        None => before.clone(),
+    };
     let mut counts = vec![0u64; fleet.ids.len()];
-    for &i in &before {
+    for &i in &placed {
         counts[i as usize] += 1;
     }
     let bal = metrics::balance(&counts, &fleet.weights).expect("keys and servers");
