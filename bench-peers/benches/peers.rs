@@ -7,7 +7,8 @@ use std::hint::black_box;
 use std::net::SocketAddr;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use loadring::{BalancerExt, HashRing, KeyHasher};
+use loadring::{BalancerExt, HashRing, Jump, KeyHasher, Maglev};
+use maglev::ConsistentHasher;
 
 const SERVERS: usize = 1000;
 const POINTS: u32 = 160;
@@ -93,6 +94,36 @@ fn picks(c: &mut Criterion) {
             hr.get(black_box(&keys[i])).map(|v| v.1)
         })
     });
+
+    let ours = Maglev::new(ids.iter().map(String::as_str)).unwrap();
+    group.bench_function("loadring Maglev", |b| {
+        b.iter(|| {
+            i = (i + 1) & 1023;
+            ours.pick(black_box(&keys[i])).map(|s| s.weight())
+        })
+    });
+    let theirs = maglev::Maglev::new(addrs.clone());
+    group.bench_function("maglev", |b| {
+        b.iter(|| {
+            i = (i + 1) & 1023;
+            theirs.get(black_box(&keys[i])).map(|a| a.port())
+        })
+    });
+
+    let ours = Jump::new(ids.iter().map(String::as_str)).unwrap();
+    group.bench_function("loadring Jump", |b| {
+        b.iter(|| {
+            i = (i + 1) & 1023;
+            ours.pick(black_box(&keys[i])).map(|s| s.weight())
+        })
+    });
+    let theirs = jumphash::JumpHasher::new();
+    group.bench_function("jumphash", |b| {
+        b.iter(|| {
+            i = (i + 1) & 1023;
+            theirs.slot(black_box(&keys[i]), SERVERS as u32)
+        })
+    });
     group.finish();
 }
 
@@ -108,6 +139,12 @@ fn builds(c: &mut Criterion) {
         b.iter(|| ketama_build(black_box(&addrs)))
     });
     group.bench_function("hashring", |b| b.iter(|| hashring_build(black_box(&addrs))));
+    group.bench_function("loadring Maglev", |b| {
+        b.iter(|| Maglev::new(black_box(&ids).iter().map(String::as_str)).unwrap())
+    });
+    group.bench_function("maglev", |b| {
+        b.iter(|| maglev::Maglev::new(black_box(&addrs).clone()))
+    });
     group.finish();
 }
 

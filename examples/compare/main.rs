@@ -222,7 +222,10 @@ fn strategies() -> Vec<Strategy> {
                 for k in keys {
                     leases.push(b.acquire(k.as_str())?);
                 }
-                Ok(leases.iter().map(|l| fleet.index[l.server().id()]).collect())
+                Ok(leases
+                    .iter()
+                    .map(|l| fleet.index[l.server().id()])
+                    .collect())
             }),
             ..keyed("bounded", |s| boxed(BoundedLoad::new(s)))
         },
