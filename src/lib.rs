@@ -10,6 +10,16 @@
 //! - [`Modulo`]: the key's hash mapped straight onto n servers; fastest, but a change of
 //!   membership moves nearly every key.
 //! - [`HashRing`]: consistent hashing with virtual nodes and weights; a change moves about 1/n.
+//! - [`RoundRobin`]: smooth weighted round-robin (nginx's): weights 5:1:1 give `a a b a c a a`.
+//! - [`LeastLoaded`]: the least requests in flight or reported load per unit of weight, by
+//!   power of two choices or a full scan.
+//! - [`FillFirst`]: each server filled to its capacity, in order, before the next takes any.
+//!
+//! The key-free pickers ignore the key: pick with any key, or `pick_hash(0)`. [`LeastLoaded::acquire`] and
+//! [`FillFirst::acquire`] also count the request in flight until its [`Lease`] is dropped.
+//!
+//! [`Shared`] wraps any strategy that implements [`Rebuild`] in a handle that many threads
+//! pick from while others add, remove and reweight servers.
 //!
 //! # Quick start
 //!
@@ -45,14 +55,24 @@
 
 mod balancer;
 mod error;
+mod fill_first;
 pub mod hash;
+mod lease;
+mod least_loaded;
 mod modulo;
 mod ring;
+mod round_robin;
 mod server;
+mod shared;
 
 pub use balancer::{Balancer, BalancerExt, MAX_CANDIDATES};
 pub use error::Error;
+pub use fill_first::{FillFirst, Overflow};
 pub use hash::{Key, KeyHasher, Prehashed};
+pub use lease::Lease;
+pub use least_loaded::{Choice, LeastLoaded, LoadSource};
 pub use modulo::Modulo;
 pub use ring::{HashRing, MAX_RING_POINTS, RingOptions};
+pub use round_robin::{MAX_ROUND_ROBIN_SLOTS, RoundRobin};
 pub use server::Server;
+pub use shared::{Rebuild, Shared, Snapshot};

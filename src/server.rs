@@ -156,6 +156,17 @@ impl Server {
             .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |n| n.checked_sub(1));
     }
 
+    /// Counts one more request in flight unless `limit` are in flight already; returns whether
+    /// it did. A compare-exchange, so two threads never both take the last slot.
+    pub(crate) fn try_begin_request(&self, limit: u64) -> bool {
+        self.state
+            .in_flight
+            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
     /// Whether two servers share their cells (one is a clone of the other).
     pub fn shares_state_with(&self, other: &Server) -> bool {
         Arc::ptr_eq(&self.state, &other.state)

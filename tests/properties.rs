@@ -189,3 +189,8 @@ hash_strategy!(ring_one_point, |s| HashRing::with_options(
     s,
     RingOptions::default().with_points_per_weight(1)
 ));
+picker_strategy!(round_robin, loadring::RoundRobin::new);
+picker_strategy!(least_loaded, loadring::LeastLoaded::new);
+picker_strategy!(fill_first, |s: Vec<Server>| loadring::FillFirst::new(
+    s.into_iter().map(|s| s.with_capacity(8))
+));
