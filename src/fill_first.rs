@@ -104,7 +104,7 @@ impl FillFirst {
     /// Errors: [`Error::NoHealthyServer`]; [`Error::Saturated`] when every healthy server is
     /// full and the overflow is [`Overflow::Reject`].
     #[inline]
-    pub fn acquire(&self) -> Result<Lease, Error> {
+    pub fn acquire(&self) -> Result<Lease<'_>, Error> {
         for (s, &capacity) in self.fleet.servers().iter().zip(&self.capacities) {
             if s.is_healthy() {
                 if let Some(lease) = Lease::try_begin(s, capacity) {
@@ -201,6 +201,13 @@ impl Balancer for FillFirst {
     }
 }
 
+impl crate::Acquire for FillFirst {
+    #[inline]
+    fn acquire(&self) -> Result<Lease<'_>, Error> {
+        FillFirst::acquire(self)
+    }
+}
+
 impl crate::Rebuild for FillFirst {
     /// The same overflow policy over `servers`.
     fn rebuild(&self, servers: Vec<Server>) -> Result<Self, Error> {
@@ -272,10 +279,10 @@ mod tests {
     #[test]
     fn spill_goes_to_the_least_full() {
         let ff = fleet(&[1, 4]).with_overflow(Overflow::Spill);
-        let held: Vec<Lease> = (0..5).map(|_| ff.acquire().unwrap()).collect();
+        let held: Vec<Lease<'_>> = (0..5).map(|_| ff.acquire().unwrap()).collect();
         assert_eq!(in_flight(&ff), [1, 4]);
         // Both at 100 %: the first in order takes the spill; then s0 is at 200 %, s1 at 100 %.
-        let spilled: Vec<Lease> = (0..3).map(|_| ff.acquire().unwrap()).collect();
+        let spilled: Vec<Lease<'_>> = (0..3).map(|_| ff.acquire().unwrap()).collect();
         let ids: Vec<&str> = spilled.iter().map(|l| l.id()).collect();
         assert_eq!(ids, ["s0", "s1", "s1"]);
         assert_eq!(ff.candidates("", 2)[0].id(), ff.pick_hash(0).unwrap().id());
@@ -303,7 +310,7 @@ mod tests {
     fn leases_are_released_on_unwinding() {
         let ff = fleet(&[2, 2]);
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            let _held: Vec<Lease> = (0..3).map(|_| ff.acquire().unwrap()).collect();
+            let _held: Vec<Lease<'_>> = (0..3).map(|_| ff.acquire().unwrap()).collect();
             assert_eq!(in_flight(&ff), [2, 1]);
             panic!("the request failed");
         }));

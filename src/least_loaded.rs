@@ -143,7 +143,7 @@ impl LeastLoaded {
     ///
     /// Errors: [`Error::NoHealthyServer`].
     #[inline]
-    pub fn acquire(&self) -> Result<Lease, Error> {
+    pub fn acquire(&self) -> Result<Lease<'_>, Error> {
         self.choose()
             .map(|i| Lease::begin(&self.fleet.servers()[i]))
     }
@@ -295,6 +295,13 @@ impl Balancer for LeastLoaded {
     }
 }
 
+impl crate::Acquire for LeastLoaded {
+    #[inline]
+    fn acquire(&self) -> Result<Lease<'_>, Error> {
+        LeastLoaded::acquire(self)
+    }
+}
+
 impl crate::Rebuild for LeastLoaded {
     /// The same choice, load source and random sequence over `servers`.
     fn rebuild(&self, servers: Vec<Server>) -> Result<Self, Error> {
@@ -325,7 +332,7 @@ mod tests {
         )
         .unwrap()
         .with_choice(Choice::FullScan);
-        let mut held: Vec<Lease> = (0..6).map(|_| ll.acquire().unwrap()).collect();
+        let mut held: Vec<Lease<'_>> = (0..6).map(|_| ll.acquire().unwrap()).collect();
         // Whatever the ties, six exact picks fill every server to one request per weight.
         let counts: Vec<u64> = ll.servers().iter().map(Server::in_flight).collect();
         assert_eq!(counts, [1, 4, 1]);
@@ -353,7 +360,7 @@ mod tests {
     #[test]
     fn power_of_two_keeps_leases_even() {
         let ll = LeastLoaded::with_seed((0..10).map(|i| i.to_string()), 42).unwrap();
-        let held: Vec<Lease> = (0..1000).map(|_| ll.acquire().unwrap()).collect();
+        let held: Vec<Lease<'_>> = (0..1000).map(|_| ll.acquire().unwrap()).collect();
         let max = ll.servers().iter().map(Server::in_flight).max().unwrap();
         let min = ll.servers().iter().map(Server::in_flight).min().unwrap();
         assert!(max - min <= 6, "spread {min}..{max}");
@@ -365,7 +372,7 @@ mod tests {
     fn the_same_seed_gives_the_same_picks() {
         let run = |seed| {
             let ll = LeastLoaded::with_seed((0..50).map(|i| i.to_string()), seed).unwrap();
-            let held: Vec<Lease> = (0..200).map(|_| ll.acquire().unwrap()).collect();
+            let held: Vec<Lease<'_>> = (0..200).map(|_| ll.acquire().unwrap()).collect();
             held.iter().map(|l| l.id().to_owned()).collect::<Vec<_>>()
         };
         assert_eq!(run(9), run(9));

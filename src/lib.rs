@@ -69,7 +69,7 @@ pub use balancer::{Balancer, BalancerExt, MAX_CANDIDATES};
 pub use error::Error;
 pub use fill_first::{FillFirst, Overflow};
 pub use hash::{Key, KeyHasher, Prehashed};
-pub use lease::Lease;
+pub use lease::{Acquire, Lease};
 pub use least_loaded::{Choice, LeastLoaded, LoadSource};
 pub use modulo::Modulo;
 pub use ring::{HashRing, MAX_RING_POINTS, RingOptions};

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::{ArcSwap, Guard};
 
-use crate::{Balancer, Error, HashRing, Key, Modulo, Server};
+use crate::{Acquire, Balancer, Error, HashRing, Key, Lease, Modulo, Server};
 
 /// A strategy that can be built again over other servers with the same options, so its
 /// membership can change.
@@ -139,9 +139,9 @@ impl Rebuild for Modulo {
 /// let gone = shared.remove("10.0.0.3:80")?;
 /// assert_ne!(shared.pick("user-42")?.id(), gone.id());
 ///
-/// // Leases work through a snapshot and outlive it.
+/// // Its leases hold a clone of their server, so they outlive any change.
 /// let pool = Shared::new(LeastLoaded::new(["a", "b"])?);
-/// let lease = pool.load().acquire()?;
+/// let lease = pool.acquire()?;
 /// pool.remove(lease.id())?;
 /// assert_eq!(lease.in_flight(), 1);
 /// drop(lease);
@@ -242,6 +242,15 @@ impl<B: Balancer> Shared<B> {
         let out = change(&mut next)?;
         self.current.store(Arc::new(next));
         Ok(out)
+    }
+}
+
+impl<B: Acquire> Shared<B> {
+    /// Takes a lease from the current balancer (see [`Acquire`]); the lease holds a clone of
+    /// its server, so it outlives every change to the fleet.
+    #[inline]
+    pub fn acquire(&self) -> Result<Lease<'static>, Error> {
+        self.current.load().acquire().map(Lease::into_owned)
     }
 }
 
@@ -351,15 +360,15 @@ mod tests {
             ])
             .unwrap(),
         );
-        let lease = shared.load().acquire().unwrap();
+        let lease = shared.acquire().unwrap();
         let a = shared.remove("a").unwrap();
         assert_eq!((lease.id(), a.in_flight()), ("a", 1));
         shared.add(a.clone()).unwrap(); // back last, with the same cells: still full
-        let on_b = shared.load().acquire().unwrap();
+        let on_b = shared.acquire().unwrap();
         assert_eq!(on_b.id(), "b");
-        assert_eq!(shared.load().acquire().unwrap_err(), Error::Saturated);
+        assert_eq!(shared.acquire().unwrap_err(), Error::Saturated);
         drop(lease);
         assert_eq!(a.in_flight(), 0);
-        assert_eq!(shared.load().acquire().unwrap().id(), "a");
+        assert_eq!(shared.acquire().unwrap().id(), "a");
     }
 }

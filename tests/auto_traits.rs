@@ -12,7 +12,7 @@ fn pickers_and_shared_balancers_are_send_and_sync() {
     assert_send_sync::<RoundRobin>();
     assert_send_sync::<LeastLoaded>();
     assert_send_sync::<FillFirst>();
-    assert_send_sync::<Lease>();
+    assert_send_sync::<Lease<'static>>();
     assert_send_sync::<Choice>();
     assert_send_sync::<LoadSource>();
     assert_send_sync::<Overflow>();

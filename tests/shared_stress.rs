@@ -40,7 +40,7 @@ fn xorshift(x: &mut u64) -> u64 {
 }
 
 /// What a picker got: the server's index and, for leasing strategies, the lease.
-type Taken = (usize, Option<Lease>);
+type Taken = (usize, Option<Lease<'static>>);
 
 fn stress<B: Rebuild>(
     build: impl FnOnce(Vec<Server>) -> B,
@@ -109,7 +109,7 @@ fn stress<B: Rebuild>(
         for t in 0..PICKERS {
             let (world, shared, take, picks) = (&world, &shared, &take, &picks);
             s.spawn(move || {
-                let mut held: VecDeque<Lease> = VecDeque::new();
+                let mut held: VecDeque<Lease<'static>> = VecDeque::new();
                 let mut key = t as u64;
                 while Instant::now() < deadline {
                     let member: Vec<u64> = world
@@ -184,7 +184,7 @@ fn least_loaded_leases_under_churn() {
     stress(
         |s| LeastLoaded::with_seed(s, 5).unwrap(),
         |shared, _| {
-            let lease = shared.load().acquire()?;
+            let lease = shared.acquire()?;
             Ok((index_of(lease.id()), Some(lease)))
         },
     );
@@ -195,7 +195,7 @@ fn fill_first_leases_under_churn() {
     stress(
         |s| FillFirst::new(s).unwrap(),
         |shared, _| {
-            let lease = shared.load().acquire()?;
+            let lease = shared.acquire()?;
             Ok((index_of(lease.id()), Some(lease)))
         },
     );
