@@ -305,9 +305,13 @@ impl crate::Acquire for LeastLoaded {
 impl crate::Rebuild for LeastLoaded {
     /// The same choice, load source and random sequence over `servers`.
     fn rebuild(&self, servers: Vec<Server>) -> Result<Self, Error> {
-        let mut next = self.clone();
-        next.fleet = Fleet::new(servers)?;
-        Ok(next)
+        Ok(LeastLoaded {
+            fleet: Fleet::new(servers)?,
+            hasher: self.hasher,
+            choice: self.choice,
+            source: self.source,
+            rng: Rng(AtomicU64::new(self.rng.0.load(Ordering::Relaxed))),
+        })
     }
 }
 
