@@ -55,7 +55,8 @@ struct Rng(AtomicU64);
 /// Ties are broken at random, never always toward the first server, so an idle fleet
 /// spreads its first requests. The randomness is a SplitMix64 sequence in one atomic:
 /// [`new`](LeastLoaded::new) seeds it from the process's random hasher keys,
-/// [`with_seed`](LeastLoaded::with_seed) from a given seed, for reproducible tests.
+/// [`with_seed`](LeastLoaded::with_seed) from a given seed, for reproducible tests (picks from
+/// one thread repeat exactly; threads that race may now and then share a draw).
 ///
 /// Unhealthy servers are skipped; a power-of-two pick that draws only unhealthy servers
 /// a few times in a row scans instead.
@@ -159,14 +160,15 @@ impl LeastLoaded {
     }
 
     /// The next SplitMix64 output.
+    ///
+    /// A plain load and store, not a locked read-modify-write: threads that race now and then
+    /// draw the same number, which costs a little spread and nothing else, while a locked
+    /// update would serialise every pick behind it (it doubled the cost of a lease).
     #[inline]
     fn random(&self) -> u64 {
-        mix64(
-            self.rng
-                .0
-                .fetch_add(GOLDEN, Ordering::Relaxed)
-                .wrapping_add(GOLDEN),
-        )
+        let state = self.rng.0.load(Ordering::Relaxed).wrapping_add(GOLDEN);
+        self.rng.0.store(state, Ordering::Relaxed);
+        mix64(state)
     }
 
     /// Compares two servers' load per unit of weight.
