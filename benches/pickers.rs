@@ -64,6 +64,27 @@ fn pickers(c: &mut Criterion) {
     g.finish();
 }
 
+/// What a snapshot costs: a ring pick straight from the ring and through `Shared::load`.
+fn snapshot_cost(c: &mut Criterion) {
+    let ring = HashRing::new(servers(1000)).unwrap();
+    let shared = Shared::new(ring.clone());
+    let mut g = c.benchmark_group("ring_1000_pick");
+    let mut h = 0u64;
+    g.bench_function("direct", |b| {
+        b.iter(|| {
+            h = h.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            black_box(ring.pick_hash(black_box(h)).is_ok())
+        })
+    });
+    g.bench_function("through_shared", |b| {
+        b.iter(|| {
+            h = h.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            black_box(shared.load().pick_hash(black_box(h)).is_ok())
+        })
+    });
+    g.finish();
+}
+
 /// Picks from one `Shared<HashRing>` of 1000 servers by one thread, then by two, while a
 /// third thread flips a server's health every millisecond and removes or re-adds a server
 /// every 100 ms (a change of a 1000-server ring costs the writer a few milliseconds, and the
@@ -131,5 +152,5 @@ fn shared_scaling(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, pickers, shared_scaling);
+criterion_group!(benches, pickers, snapshot_cost, shared_scaling);
 criterion_main!(benches);
