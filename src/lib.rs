@@ -15,8 +15,9 @@
 //!   power of two choices or a full scan.
 //! - [`FillFirst`]: each server filled to its capacity, in order, before the next takes any.
 //!
-//! The key-free pickers ignore the key: pick with any key, or `pick_hash(0)`. [`LeastLoaded::acquire`] and
-//! [`FillFirst::acquire`] also count the request in flight until its [`Lease`] is dropped.
+//! The key-free pickers ignore the key: pick with any key, or `pick_hash(0)`.
+//! [`LeastLoaded::acquire`] and [`FillFirst::acquire`] also count the request in flight until
+//! its [`Lease`] is dropped.
 //!
 //! [`Shared`] wraps any strategy that implements [`Rebuild`] in a handle that many threads
 //! pick from while others add, remove and reweight servers.
