@@ -85,12 +85,52 @@ fn snapshot_cost(c: &mut Criterion) {
     g.finish();
 }
 
+/// Times `iters` calls of `work`, split between `threads` threads started together.
+fn split_between(threads: u64, iters: u64, work: &(dyn Fn(u64, u64) + Sync)) -> Duration {
+    let per_thread = iters.div_ceil(threads);
+    let start = Barrier::new(threads as usize + 1);
+    thread::scope(|s| {
+        for t in 0..threads {
+            let start = &start;
+            s.spawn(move || {
+                start.wait();
+                for k in 0..per_thread {
+                    work(t, k);
+                }
+            });
+        }
+        start.wait();
+        // The scope joins the threads before it returns.
+        Instant::now()
+    })
+    .elapsed()
+}
+
 /// Picks from one `Shared<HashRing>` of 1000 servers by one thread, then by two, while a
 /// third thread flips a server's health every millisecond and removes or re-adds a server
 /// every 100 ms (a change of a 1000-server ring costs the writer a few milliseconds, and the
 /// machine has two cores). Each iteration is one pick; with two threads the picks are split
 /// between them, so the ratio of the two medians is the speed-up.
+///
+/// `two_thread_baseline` runs the same harness over a pure arithmetic loop, with no shared
+/// state at all: its ratio is what the machine offers at the time (a shared machine may give
+/// far less than two cores), the ceiling for the balancer's ratio.
 fn shared_scaling(c: &mut Criterion) {
+    let mut g = c.benchmark_group("two_thread_baseline");
+    let spin = |t: u64, k: u64| {
+        let mut x = k ^ t;
+        for _ in 0..8 {
+            x = black_box(x.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(17));
+        }
+        black_box(x);
+    };
+    for threads in [1u64, 2] {
+        g.bench_function(BenchmarkId::new("threads", threads), |b| {
+            b.iter_custom(|iters| split_between(threads, iters, &spin))
+        });
+    }
+    g.finish();
+
     let ring = HashRing::new(servers(1000)).unwrap();
     let shared = Shared::new(ring);
     let hashes: Vec<u64> = (0..4096u64)
@@ -120,31 +160,15 @@ fn shared_scaling(c: &mut Criterion) {
             }
         });
 
+        let pick = |t: u64, k: u64| {
+            let h = hashes[((k + t * 2048) & 4095) as usize];
+            let snapshot = shared.load();
+            black_box(snapshot.pick_hash(black_box(h)).is_ok());
+        };
         let mut g = c.benchmark_group("shared_ring_1000_under_churn");
         for threads in [1u64, 2] {
             g.bench_function(BenchmarkId::new("threads", threads), |b| {
-                b.iter_custom(|iters| {
-                    let per_thread = iters.div_ceil(threads);
-                    let start = Barrier::new(threads as usize + 1);
-                    thread::scope(|s| {
-                        for t in 0..threads {
-                            let (shared, hashes, start) = (&shared, &hashes, &start);
-                            s.spawn(move || {
-                                start.wait();
-                                for k in 0..per_thread {
-                                    let h = hashes[((k + t * 2048) & 4095) as usize];
-                                    let snapshot = shared.load();
-                                    black_box(snapshot.pick_hash(black_box(h)).is_ok());
-                                }
-                            });
-                        }
-                        start.wait();
-                        let begun = Instant::now();
-                        // The scope joins the pickers before it returns.
-                        begun
-                    })
-                    .elapsed()
-                })
+                b.iter_custom(|iters| split_between(threads, iters, &pick))
             });
         }
         g.finish();
