@@ -64,7 +64,8 @@ fn pickers(c: &mut Criterion) {
     g.finish();
 }
 
-/// What a snapshot costs: a ring pick straight from the ring and through `Shared::load`.
+/// What a snapshot costs: a ring pick straight from the ring, through `Shared::load` and
+/// through a `Reader`.
 fn snapshot_cost(c: &mut Criterion) {
     let ring = HashRing::new(servers(1000)).unwrap();
     let shared = Shared::new(ring.clone());
@@ -82,20 +83,33 @@ fn snapshot_cost(c: &mut Criterion) {
             black_box(shared.load().pick_hash(black_box(h)).is_ok())
         })
     });
+    let mut reader = shared.reader();
+    g.bench_function("through_reader", |b| {
+        b.iter(|| {
+            h = h.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            black_box(reader.load().pick_hash(black_box(h)).is_ok())
+        })
+    });
     g.finish();
 }
 
-/// Times `iters` calls of `work`, split between `threads` threads started together.
-fn split_between(threads: u64, iters: u64, work: &(dyn Fn(u64, u64) + Sync)) -> Duration {
+/// Times `iters` calls of a worker, split between `threads` threads started together; each
+/// thread builds its own worker with `make(thread)` before the clock starts.
+fn split_between<W: FnMut(u64)>(
+    threads: u64,
+    iters: u64,
+    make: &(impl Fn(u64) -> W + Sync),
+) -> Duration {
     let per_thread = iters.div_ceil(threads);
     let start = Barrier::new(threads as usize + 1);
     thread::scope(|s| {
         for t in 0..threads {
             let start = &start;
             s.spawn(move || {
+                let mut work = make(t);
                 start.wait();
                 for k in 0..per_thread {
-                    work(t, k);
+                    work(k);
                 }
             });
         }
@@ -110,19 +124,22 @@ fn split_between(threads: u64, iters: u64, work: &(dyn Fn(u64, u64) + Sync)) -> 
 /// third thread flips a server's health every millisecond and removes or re-adds a server
 /// every 100 ms (a change of a 1000-server ring costs the writer a few milliseconds, and the
 /// machine has two cores). Each iteration is one pick; with two threads the picks are split
-/// between them, so the ratio of the two medians is the speed-up.
+/// between them, so the ratio of the two medians is the speed-up. `load` takes a snapshot
+/// with `Shared::load` for every pick, `reader` through each thread's `Reader`.
 ///
 /// `two_thread_baseline` runs the same harness over a pure arithmetic loop, with no shared
 /// state at all: its ratio is what the machine offers at the time (a shared machine may give
 /// far less than two cores), the ceiling for the balancer's ratio.
 fn shared_scaling(c: &mut Criterion) {
     let mut g = c.benchmark_group("two_thread_baseline");
-    let spin = |t: u64, k: u64| {
-        let mut x = k ^ t;
-        for _ in 0..8 {
-            x = black_box(x.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(17));
+    let spin = |t: u64| {
+        move |k: u64| {
+            let mut x = k ^ t;
+            for _ in 0..8 {
+                x = black_box(x.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(17));
+            }
+            black_box(x);
         }
-        black_box(x);
     };
     for threads in [1u64, 2] {
         g.bench_function(BenchmarkId::new("threads", threads), |b| {
@@ -160,15 +177,30 @@ fn shared_scaling(c: &mut Criterion) {
             }
         });
 
-        let pick = |t: u64, k: u64| {
-            let h = hashes[((k + t * 2048) & 4095) as usize];
-            let snapshot = shared.load();
-            black_box(snapshot.pick_hash(black_box(h)).is_ok());
+        let (shared, hashes) = (&shared, &hashes);
+        let load = |t: u64| {
+            move |k: u64| {
+                let h = hashes[((k + t * 2048) & 4095) as usize];
+                let snapshot = shared.load();
+                black_box(snapshot.pick_hash(black_box(h)).is_ok());
+            }
+        };
+        let read = |t: u64| {
+            let mut reader = shared.reader();
+            move |k: u64| {
+                let h = hashes[((k + t * 2048) & 4095) as usize];
+                black_box(reader.load().pick_hash(black_box(h)).is_ok());
+            }
         };
         let mut g = c.benchmark_group("shared_ring_1000_under_churn");
         for threads in [1u64, 2] {
-            g.bench_function(BenchmarkId::new("threads", threads), |b| {
-                b.iter_custom(|iters| split_between(threads, iters, &pick))
+            g.bench_function(BenchmarkId::new("load", threads), |b| {
+                b.iter_custom(|iters| split_between(threads, iters, &load))
+            });
+        }
+        for threads in [1u64, 2] {
+            g.bench_function(BenchmarkId::new("reader", threads), |b| {
+                b.iter_custom(|iters| split_between(threads, iters, &read))
             });
         }
         g.finish();

@@ -76,4 +76,4 @@ pub use modulo::Modulo;
 pub use ring::{HashRing, MAX_RING_POINTS, RingOptions};
 pub use round_robin::{MAX_ROUND_ROBIN_SLOTS, RoundRobin};
 pub use server::Server;
-pub use shared::{Rebuild, Shared, Snapshot};
+pub use shared::{Reader, Rebuild, Shared, Snapshot};

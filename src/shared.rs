@@ -4,7 +4,7 @@ use std::fmt;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use arc_swap::{ArcSwap, Guard};
+use arc_swap::{ArcSwap, Cache, Guard};
 
 use crate::{Acquire, Balancer, Error, HashRing, Key, Lease, Modulo, Server};
 
@@ -123,6 +123,10 @@ impl Rebuild for Modulo {
 /// Works with every strategy that implements [`Rebuild`]; [`Shared::store`] replaces the
 /// balancer wholesale for any [`Balancer`].
 ///
+/// [`load`](Shared::load) costs about a dozen nanoseconds (a few atomic operations on the
+/// thread's own slot); a thread that picks in a loop can keep a [`Reader`] instead, whose
+/// `load` is one atomic read while the fleet stays as it is.
+///
 /// ```
 /// use loadring::{Balancer, BalancerExt, HashRing, LeastLoaded, Shared};
 ///
@@ -174,6 +178,45 @@ impl<B: fmt::Debug> fmt::Debug for Snapshot<B> {
     }
 }
 
+/// One thread's reader of a [`Shared`] balancer: it keeps the snapshot it last saw, and each
+/// [`load`](Reader::load) only checks, with one atomic read, that the snapshot is still the
+/// current one; it takes the new one when it is not.
+///
+/// Cheaper than [`Shared::load`] (no write at all while the fleet stays as it is) for threads
+/// that pick in a loop. The snapshot it keeps stays in memory until its next `load`, and a
+/// removed server is never returned by a pick from a `load` that starts after the removal
+/// returned, as with [`Shared::load`].
+///
+/// ```
+/// use loadring::{Balancer, BalancerExt, HashRing, Shared};
+///
+/// let shared = Shared::new(HashRing::new(["a", "b"])?);
+/// let mut reader = shared.reader();
+/// assert_eq!(reader.load().len(), 2);
+/// shared.remove("b")?;
+/// assert_eq!(reader.load().pick("key")?.id(), "a");
+/// # Ok::<(), loadring::Error>(())
+/// ```
+pub struct Reader<'a, B> {
+    cache: Cache<&'a ArcSwap<B>, Arc<B>>,
+}
+
+impl<B> Reader<'_, B> {
+    /// The current balancer, to pick from.
+    #[inline]
+    pub fn load(&mut self) -> &B {
+        self.cache.load()
+    }
+}
+
+impl<B: fmt::Debug> fmt::Debug for Reader<'_, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reader")
+            .field("current", &self.cache.arc_swap().load())
+            .finish()
+    }
+}
+
 impl<B: fmt::Debug> fmt::Debug for Shared<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Shared")
@@ -195,6 +238,13 @@ impl<B: Balancer> Shared<B> {
     #[inline]
     pub fn load(&self) -> Snapshot<B> {
         Snapshot(self.current.load())
+    }
+
+    /// A reader for one thread that picks in a loop (see [`Reader`]).
+    pub fn reader(&self) -> Reader<'_, B> {
+        Reader {
+            cache: Cache::new(&self.current),
+        }
     }
 
     /// Picks the server for `key` from the current balancer and returns a clone of it (cheap:

@@ -1,8 +1,8 @@
 //! Public types that cross threads are `Send + Sync`.
 
 use loadring::{
-    Choice, FillFirst, HashRing, Lease, LeastLoaded, LoadSource, Modulo, Overflow, RoundRobin,
-    Shared, Snapshot,
+    Choice, FillFirst, HashRing, Lease, LeastLoaded, LoadSource, Modulo, Overflow, Reader,
+    RoundRobin, Shared, Snapshot,
 };
 
 fn assert_send_sync<T: Send + Sync>() {}
@@ -22,4 +22,5 @@ fn pickers_and_shared_balancers_are_send_and_sync() {
     assert_send_sync::<Shared<LeastLoaded>>();
     assert_send_sync::<Shared<FillFirst>>();
     assert_send_sync::<Snapshot<LeastLoaded>>();
+    assert_send_sync::<Reader<'static, HashRing>>();
 }

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering, fence};
 use std::time::{Duration, Instant};
 
 use loadring::{
-    Balancer, Error, FillFirst, HashRing, Lease, LeastLoaded, Modulo, Rebuild, RoundRobin, Server,
-    Shared,
+    Balancer, Error, FillFirst, HashRing, Lease, LeastLoaded, Modulo, Reader, Rebuild, RoundRobin,
+    Server, Shared,
 };
 
 const SERVERS: usize = 12;
@@ -44,7 +44,7 @@ type Taken = (usize, Option<Lease<'static>>);
 
 fn stress<B: Rebuild>(
     build: impl FnOnce(Vec<Server>) -> B,
-    take: impl Fn(&Shared<B>, u64) -> Result<Taken, Error> + Sync,
+    take: impl Fn(&Shared<B>, &mut Reader<'_, B>, u64) -> Result<Taken, Error> + Sync,
 ) {
     let world = World {
         servers: (0..SERVERS)
@@ -110,6 +110,7 @@ fn stress<B: Rebuild>(
             let (world, shared, take, picks) = (&world, &shared, &take, &picks);
             s.spawn(move || {
                 let mut held: VecDeque<Lease<'static>> = VecDeque::new();
+                let mut reader = shared.reader();
                 let mut key = t as u64;
                 while Instant::now() < deadline {
                     let member: Vec<u64> = world
@@ -123,7 +124,8 @@ fn stress<B: Rebuild>(
                         .map(|g| g.load(Ordering::SeqCst))
                         .collect();
                     key = key.wrapping_add(PICKERS as u64);
-                    let (i, lease) = take(shared, key).unwrap_or_else(|e| panic!("pick: {e}"));
+                    let (i, lease) =
+                        take(shared, &mut reader, key).unwrap_or_else(|e| panic!("pick: {e}"));
                     fence(Ordering::Acquire);
                     if member[i] % 2 == 1 {
                         assert_ne!(
@@ -160,8 +162,19 @@ fn stress<B: Rebuild>(
     }
 }
 
-fn picked<B: Balancer>(shared: &Shared<B>, key: u64) -> Result<Taken, Error> {
+fn picked<B: Balancer>(
+    shared: &Shared<B>,
+    _: &mut Reader<'_, B>,
+    key: u64,
+) -> Result<Taken, Error> {
     shared.pick(&key).map(|s| (index_of(s.id()), None))
+}
+
+fn read<B: Balancer>(_: &Shared<B>, reader: &mut Reader<'_, B>, key: u64) -> Result<Taken, Error> {
+    reader
+        .load()
+        .pick_hash(key)
+        .map(|s| (index_of(s.id()), None))
 }
 
 #[test]
@@ -171,7 +184,7 @@ fn round_robin_under_churn() {
 
 #[test]
 fn hash_ring_under_churn() {
-    stress(|s| HashRing::new(s).unwrap(), picked);
+    stress(|s| HashRing::new(s).unwrap(), read);
 }
 
 #[test]
@@ -183,7 +196,7 @@ fn modulo_under_churn() {
 fn least_loaded_leases_under_churn() {
     stress(
         |s| LeastLoaded::with_seed(s, 5).unwrap(),
-        |shared, _| {
+        |shared, _, _| {
             let lease = shared.acquire()?;
             Ok((index_of(lease.id()), Some(lease)))
         },
@@ -194,7 +207,7 @@ fn least_loaded_leases_under_churn() {
 fn fill_first_leases_under_churn() {
     stress(
         |s| FillFirst::new(s).unwrap(),
-        |shared, _| {
+        |shared, _, _| {
             let lease = shared.acquire()?;
             Ok((index_of(lease.id()), Some(lease)))
         },
