@@ -14,7 +14,7 @@ pub const DEFAULT_EPSILON: f64 = 0.25;
 ///
 /// # Mapping
 ///
-/// [`acquire`](BoundedLoad::acquire) takes a [`Lease`] on a server for one request. With L
+/// [`acquire`](BoundedLoad::acquire) takes a [`BoundedLease`] on a server for one request. With L
 /// leases of this balancer in flight and n servers, the cap is `c = ⌈(1 + ε)(L + 1)/n⌉`
 /// (the average counts the new request). The key walks the ring clockwise from its point,
 /// as [`HashRing`] documents, and goes to the first healthy server that holds fewer than
@@ -66,13 +66,13 @@ pub struct BoundedLoad {
 /// A request counted in flight on a server of a [`BoundedLoad`]; dropping it (also while
 /// unwinding from a panic) ends the request.
 #[must_use = "the request is counted only while the lease is alive"]
-pub struct Lease<'a> {
+pub struct BoundedLease<'a> {
     server: &'a Server,
     leased: &'a AtomicU64,
 }
 
-impl<'a> Lease<'a> {
-    /// The server that serves the request.
+impl<'a> BoundedLease<'a> {
+    /// The server that serves the request (the lease also dereferences to it).
     pub fn server(&self) -> &'a Server {
         self.server
     }
@@ -81,16 +81,24 @@ impl<'a> Lease<'a> {
     pub fn release(self) {}
 }
 
-impl Drop for Lease<'_> {
+impl std::ops::Deref for BoundedLease<'_> {
+    type Target = Server;
+
+    fn deref(&self) -> &Server {
+        self.server
+    }
+}
+
+impl Drop for BoundedLease<'_> {
     fn drop(&mut self) {
         self.server.end_request();
         self.leased.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
-impl fmt::Debug for Lease<'_> {
+impl fmt::Debug for BoundedLease<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Lease")
+        f.debug_struct("BoundedLease")
             .field("server", &self.server.id())
             .finish()
     }
@@ -165,15 +173,15 @@ impl BoundedLoad {
     ///
     /// Errors: [`Error::NoHealthyServer`], [`Error::Saturated`].
     #[inline]
-    pub fn acquire<K: Key + ?Sized>(&self, key: &K) -> Result<Lease<'_>, Error> {
+    pub fn acquire<K: Key + ?Sized>(&self, key: &K) -> Result<BoundedLease<'_>, Error> {
         self.acquire_hash(key.hash_with(self.ring.hasher()))
     }
 
     /// [`acquire`](BoundedLoad::acquire) for a key whose hash the caller already holds.
-    pub fn acquire_hash(&self, hash: u64) -> Result<Lease<'_>, Error> {
+    pub fn acquire_hash(&self, hash: u64) -> Result<BoundedLease<'_>, Error> {
         let i = self.choose(hash, |s, cap| s.try_begin_request(cap))?;
         self.leased.fetch_add(1, Ordering::AcqRel);
-        Ok(Lease {
+        Ok(BoundedLease {
             server: &self.ring.servers()[i],
             leased: &self.leased,
         })
@@ -330,7 +338,7 @@ mod tests {
             ops in prop::collection::vec(op(), 1..300),
         ) {
             let b = bounded(n, epsilon);
-            let mut held: Vec<Lease<'_>> = Vec::new();
+            let mut held: Vec<BoundedLease<'_>> = Vec::new();
             for op in ops {
                 match op {
                     Op::Acquire(key) => {
@@ -378,7 +386,7 @@ mod tests {
             // The model: the cap from the count of leases, then the first server under it
             // in the order of the key's clockwise walk (every server healthy).
             let b = bounded(n, 0.25);
-            let mut held: Vec<Lease<'_>> = Vec::new();
+            let mut held: Vec<BoundedLease<'_>> = Vec::new();
             for op in ops {
                 match op {
                     Op::Acquire(key) => {
@@ -445,7 +453,7 @@ mod tests {
     #[test]
     fn a_hot_key_overflows_clockwise_and_the_cap_holds() {
         let b = bounded(10, 0.25);
-        let leases: Vec<Lease<'_>> = (0..1000).map(|_| b.acquire("hot").unwrap()).collect();
+        let leases: Vec<BoundedLease<'_>> = (0..1000).map(|_| b.acquire("hot").unwrap()).collect();
         let c = cap(0.25, 1000, 10);
         let loads: Vec<u64> = b.servers().iter().map(Server::in_flight).collect();
         assert!(loads.iter().all(|&l| l <= c), "{loads:?} over {c}");
@@ -491,7 +499,7 @@ mod tests {
                     })
                 })
                 .collect();
-            let leases: Vec<Vec<Lease<'_>>> =
+            let leases: Vec<Vec<BoundedLease<'_>>> =
                 handles.into_iter().map(|h| h.join().unwrap()).collect();
             let total = u64::from(4 * per_thread);
             assert_eq!(b.in_flight(), total);
@@ -515,7 +523,7 @@ mod tests {
         for s in &b.servers()[..3] {
             s.set_healthy(false);
         }
-        let leases: Vec<Lease<'_>> = (0..50u32).map(|k| b.acquire(&k).unwrap()).collect();
+        let leases: Vec<BoundedLease<'_>> = (0..50u32).map(|k| b.acquire(&k).unwrap()).collect();
         assert_eq!(b.servers()[3].in_flight(), 50);
         drop(leases);
         b.servers()[3].set_healthy(false);

@@ -39,6 +39,12 @@ pub enum Error {
         /// The server's id.
         id: String,
     },
+    /// A server has no capacity where the strategy requires one (see
+    /// [`Server::with_capacity`](crate::Server::with_capacity)).
+    MissingCapacity {
+        /// The server's id.
+        id: String,
+    },
     /// The weights would need more ring points (or table slots) than the documented cap.
     TooManyPoints {
         /// Points the weights ask for.
@@ -74,6 +80,9 @@ impl fmt::Display for Error {
             Error::ZeroWeight { id } => write!(f, "server {id:?} has weight 0; weights start at 1"),
             Error::ZeroCapacity { id } => {
                 write!(f, "server {id:?} has capacity 0; capacities start at 1")
+            }
+            Error::MissingCapacity { id } => {
+                write!(f, "server {id:?} has no capacity; this strategy needs one")
             }
             Error::TooManyPoints { requested, max } => write!(
                 f,

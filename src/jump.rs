@@ -232,6 +232,23 @@ impl Balancer for Jump {
     }
 }
 
+impl crate::Rebuild for Jump {
+    /// Jump over `servers` in their order, with the same key hash.
+    fn rebuild(&self, servers: Vec<Server>) -> Result<Self, Error> {
+        Ok(Jump::new(servers)?.with_hasher(*self.hasher()))
+    }
+
+    /// Appends the server as the last bucket ([`Jump::push`]): only keys that move to it move.
+    fn add(&mut self, server: Server) -> Result<(), Error> {
+        self.push(server)
+    }
+
+    /// [`Jump::remove`]: the last server takes the removed one's bucket.
+    fn remove(&mut self, id: &str) -> Result<Server, Error> {
+        Jump::remove(self, id)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -307,6 +307,21 @@ impl Balancer for KetamaRing {
     }
 }
 
+impl crate::Rebuild for KetamaRing {
+    /// A ring of the same flavour over `servers`.
+    fn rebuild(&self, servers: Vec<Server>) -> Result<Self, Error> {
+        KetamaRing::with_flavor(servers, self.flavor())
+    }
+
+    fn add(&mut self, server: Server) -> Result<(), Error> {
+        KetamaRing::add(self, server)
+    }
+
+    fn remove(&mut self, id: &str) -> Result<Server, Error> {
+        KetamaRing::remove(self, id)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

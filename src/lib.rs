@@ -8,17 +8,31 @@
 //! Every strategy implements [`Balancer`]; pick with [`BalancerExt::pick`].
 //!
 //! - [`Modulo`]: the key's hash mapped straight onto n servers; fastest, but a change of
-//!   membership moves nearly every key.
+//!   membership moves a quarter to a half of all keys.
 //! - [`HashRing`]: consistent hashing with virtual nodes and weights; a change moves about 1/n.
 //! - [`Jump`]: jump consistent hash over an ordered list of buckets; no table, near-perfect
 //!   balance, minimal movement when the last server is added or removed.
 //! - [`Maglev`]: a prime-sized lookup table filled from per-server permutations; a pick is one
 //!   table read, shares follow weights to within a slot.
 //! - [`BoundedLoad`]: a ring whose servers take at most ⌈(1 + ε) × average⌉ requests in
-//!   flight, counted by [`Lease`]s; overflow walks on clockwise.
+//!   flight, counted by [`BoundedLease`]s; overflow walks on clockwise.
 //! - [`Rendezvous`]: highest random weight; exact weighting and exact 1/n movement, O(n) a pick.
 //! - `KetamaRing` (feature `ketama`): a ring that places keys exactly as libketama and
 //!   libmemcached's ketama mode do, to share a memcached pool with clients in other languages.
+//!
+//! Key-free pickers:
+//!
+//! - [`RoundRobin`]: smooth weighted round-robin (nginx's): weights 5:1:1 give `a a b a c a a`.
+//! - [`LeastLoaded`]: the least requests in flight or reported load per unit of weight, by
+//!   power of two choices or a full scan.
+//! - [`FillFirst`]: each server filled to its capacity, in order, before the next takes any.
+//!
+//! The key-free pickers ignore the key: pick with any key, or `pick_hash(0)`.
+//! [`LeastLoaded::acquire`] and [`FillFirst::acquire`] also count the request in flight until
+//! its [`Lease`] is dropped.
+//!
+//! [`Shared`] wraps any strategy that implements [`Rebuild`] in a handle that many threads
+//! pick from while others add, remove and reweight servers.
 //!
 //! # Quick start
 //!
@@ -56,25 +70,35 @@
 mod balancer;
 mod bounded;
 mod error;
+mod fill_first;
 pub mod hash;
 mod jump;
 #[cfg(feature = "ketama")]
 mod ketama;
+mod lease;
+mod least_loaded;
 mod maglev;
 mod modulo;
 mod rendezvous;
 mod ring;
+mod round_robin;
 mod server;
+mod shared;
 
 pub use balancer::{Balancer, BalancerExt, MAX_CANDIDATES};
-pub use bounded::{BoundedLoad, DEFAULT_EPSILON, Lease};
+pub use bounded::{BoundedLease, BoundedLoad, DEFAULT_EPSILON};
 pub use error::Error;
+pub use fill_first::{FillFirst, Overflow};
 pub use hash::{Key, KeyHasher, Prehashed};
 pub use jump::{Jump, jump_hash};
 #[cfg(feature = "ketama")]
 pub use ketama::{KetamaFlavor, KetamaRing, ketama_hash};
+pub use lease::{Acquire, Lease};
+pub use least_loaded::{Choice, LeastLoaded, LoadSource};
 pub use maglev::{DEFAULT_MAGLEV_TABLE_SIZE, MAX_MAGLEV_TABLE_SIZE, Maglev, MaglevOptions};
 pub use modulo::Modulo;
 pub use rendezvous::Rendezvous;
 pub use ring::{HashRing, MAX_RING_POINTS, RingOptions};
+pub use round_robin::{MAX_ROUND_ROBIN_SLOTS, RoundRobin};
 pub use server::Server;
+pub use shared::{Reader, Rebuild, Shared, Snapshot};

@@ -370,6 +370,25 @@ impl Balancer for Maglev {
     }
 }
 
+impl crate::Rebuild for Maglev {
+    /// A table of the same size over `servers`, with the same key hash.
+    fn rebuild(&self, servers: Vec<Server>) -> Result<Self, Error> {
+        Ok(Maglev::with_options(servers, self.options())?.with_hasher(*self.hasher()))
+    }
+
+    fn add(&mut self, server: Server) -> Result<(), Error> {
+        Maglev::add(self, server)
+    }
+
+    fn remove(&mut self, id: &str) -> Result<Server, Error> {
+        Maglev::remove(self, id)
+    }
+
+    fn set_weight(&mut self, id: &str, weight: u32) -> Result<(), Error> {
+        Maglev::set_weight(self, id, weight)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -279,6 +279,25 @@ impl Balancer for Rendezvous {
     }
 }
 
+impl crate::Rebuild for Rendezvous {
+    /// Rendezvous over `servers`, with the same key hash.
+    fn rebuild(&self, servers: Vec<Server>) -> Result<Self, Error> {
+        Ok(Rendezvous::new(servers)?.with_hasher(*self.hasher()))
+    }
+
+    fn add(&mut self, server: Server) -> Result<(), Error> {
+        Rendezvous::add(self, server)
+    }
+
+    fn remove(&mut self, id: &str) -> Result<Server, Error> {
+        Rendezvous::remove(self, id)
+    }
+
+    fn set_weight(&mut self, id: &str, weight: u32) -> Result<(), Error> {
+        Rendezvous::set_weight(self, id, weight)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -199,3 +199,8 @@ hash_strategy!(rendezvous, loadring::Rendezvous::new);
 hash_strategy!(bounded, loadring::BoundedLoad::new);
 #[cfg(feature = "ketama")]
 hash_strategy!(ketama, loadring::KetamaRing::new);
+picker_strategy!(round_robin, loadring::RoundRobin::new);
+picker_strategy!(least_loaded, loadring::LeastLoaded::new);
+picker_strategy!(fill_first, |s: Vec<Server>| loadring::FillFirst::new(
+    s.into_iter().map(|s| s.with_capacity(8))
+));

@@ -1,0 +1,137 @@
+//! Leases: a request counted in flight on its server for as long as the lease lives.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::ops::Deref;
+
+use crate::{Balancer, Error, Server};
+
+/// One request in flight on one server, counted in the server's
+/// [`in_flight`](Server::in_flight) cell until the lease is dropped.
+///
+/// [`LeastLoaded::acquire`](crate::LeastLoaded::acquire) and
+/// [`FillFirst::acquire`](crate::FillFirst::acquire) hand them out. Keep the lease for as long
+/// as the request runs and drop it when the answer is in; the count is released on every
+/// path, including a panic that unwinds through the caller.
+///
+/// A lease from a balancer borrows its server (no reference counting on the pick path), so
+/// the balancer cannot change while the lease lives. [`into_owned`](Lease::into_owned)
+/// turns it into a `Lease<'static>` that holds a clone of the [`Server`], whose cells are
+/// shared: it stays correct whatever happens to the balancer, and releases the count it took
+/// on the server it took it on. [`Shared::acquire`](crate::Shared::acquire) hands out those.
+///
+/// ```
+/// use loadring::{Balancer, FillFirst, Lease, Server};
+///
+/// let ff = FillFirst::new([Server::new("a").with_capacity(2)])?;
+/// let lease = ff.acquire()?;
+/// assert_eq!((lease.id(), lease.in_flight()), ("a", 1));
+/// drop(lease);
+/// assert_eq!(ff.server("a").unwrap().in_flight(), 0);
+///
+/// let kept: Lease<'static> = ff.acquire()?.into_owned();
+/// drop(ff);
+/// assert_eq!(kept.in_flight(), 1);
+/// # Ok::<(), loadring::Error>(())
+/// ```
+#[must_use = "dropping a lease ends its request at once"]
+pub struct Lease<'a> {
+    server: Cow<'a, Server>,
+}
+
+impl<'a> Lease<'a> {
+    /// Counts a request on `server` and returns its lease.
+    #[inline]
+    pub(crate) fn begin(server: &'a Server) -> Self {
+        server.begin_request();
+        Lease {
+            server: Cow::Borrowed(server),
+        }
+    }
+
+    /// Counts a request on `server` if fewer than `limit` are in flight (race-free).
+    #[inline]
+    pub(crate) fn try_begin(server: &'a Server, limit: u64) -> Option<Self> {
+        // Lazily: a lease built and dropped on failure would release a count it never took.
+        server.try_begin_request(limit).then(|| Lease {
+            server: Cow::Borrowed(server),
+        })
+    }
+
+    /// The server the request runs on.
+    #[inline]
+    pub fn server(&self) -> &Server {
+        &self.server
+    }
+
+    /// The same lease (the count moves along, it is not released), holding a clone of its
+    /// server instead of a borrow.
+    pub fn into_owned(self) -> Lease<'static> {
+        let owned = self.server.clone().into_owned();
+        match self.server {
+            // Forgetting a borrow leaks nothing, and skips the release: the count moves on.
+            Cow::Borrowed(_) => std::mem::forget(self),
+            // `self` releases its count when it drops here, so take the new one first (a
+            // moment's over-count can only turn a racing acquire away, never overfill).
+            Cow::Owned(_) => {
+                owned.begin_request();
+            }
+        }
+        Lease {
+            server: Cow::Owned(owned),
+        }
+    }
+}
+
+/// Strategies that count requests in flight with [`Lease`]s.
+pub trait Acquire: Balancer {
+    /// Picks a server and counts a request in flight on it until the lease is dropped.
+    fn acquire(&self) -> Result<Lease<'_>, Error>;
+}
+
+impl Deref for Lease<'_> {
+    type Target = Server;
+
+    #[inline]
+    fn deref(&self) -> &Server {
+        &self.server
+    }
+}
+
+impl Drop for Lease<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        self.server.end_request();
+    }
+}
+
+impl fmt::Debug for Lease<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lease")
+            .field("server", &self.server.id())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn into_owned_moves_the_count_without_releasing_it() {
+        let server = Server::new("a");
+        let borrowed = Lease::begin(&server);
+        let owned = borrowed.into_owned();
+        assert_eq!(server.in_flight(), 1);
+        let again = owned.into_owned();
+        assert_eq!(server.in_flight(), 1);
+        assert!(again.shares_state_with(&server));
+        drop(again);
+        assert_eq!(server.in_flight(), 0);
+        assert!(Lease::try_begin(&server, 1).is_some());
+        let full = Lease::try_begin(&server, 1).unwrap();
+        assert!(Lease::try_begin(&server, 1).is_none());
+        drop(full);
+        assert_eq!(server.in_flight(), 0);
+    }
+}

@@ -1,0 +1,448 @@
+//! Least loaded: the server with the least load per unit of weight.
+
+use std::cmp::Ordering as Cmp;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::hash::{fast_range, mix64};
+use crate::server::Fleet;
+use crate::{Balancer, Error, KeyHasher, Lease, Server};
+
+/// The SplitMix64 increment.
+const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// How many random pairs a power-of-two pick draws before it falls back to a full scan.
+const PAIR_DRAWS: usize = 4;
+
+/// How a [`LeastLoaded`] chooses among the servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Choice {
+    /// Two servers drawn at random, the less loaded wins (Mitzenmacher's power of two
+    /// choices): O(1), and nearly as even as an exact scan, with no herd on one server.
+    #[default]
+    PowerOfTwo,
+    /// Every server compared: exact, O(n).
+    FullScan,
+}
+
+/// Where a [`LeastLoaded`] reads each server's load; lesser values mean less loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum LoadSource {
+    /// Requests in flight, counted by the [`Lease`]s that
+    /// [`LeastLoaded::acquire`] (or another strategy's `acquire`) hands out.
+    #[default]
+    InFlight,
+    /// The figure last reported with [`Server::report_load`] or
+    /// [`LeastLoaded::report_load`] (CPU, queue length, latency…); 0 until then.
+    Reported,
+}
+
+/// The PRNG state, on a cache line of its own: it is written on every pick.
+#[repr(align(64))]
+#[derive(Debug)]
+struct Rng(AtomicU64);
+
+/// Least loaded: the server with the least load per unit of weight, so a server of weight
+/// 2 is as loaded with 4 requests as one of weight 1 with 2.
+///
+/// Keys are ignored. The load is either the requests in flight ([`LoadSource::InFlight`],
+/// counted by the leases of [`acquire`](LeastLoaded::acquire)) or a figure that callers
+/// report ([`LoadSource::Reported`]). Picks compare two random servers
+/// ([`Choice::PowerOfTwo`], the default) or all of them ([`Choice::FullScan`]).
+///
+/// Ties are broken at random, never always toward the first server, so an idle fleet
+/// spreads its first requests. The randomness is a SplitMix64 sequence in one atomic:
+/// [`new`](LeastLoaded::new) seeds it from the process's random hasher keys,
+/// [`with_seed`](LeastLoaded::with_seed) from a given seed, for reproducible tests (picks from
+/// one thread repeat exactly; threads that race may now and then share a draw).
+///
+/// Unhealthy servers are skipped; a power-of-two pick that draws only unhealthy servers
+/// a few times in a row scans instead.
+///
+/// ```
+/// use loadring::{Balancer, LeastLoaded, Server};
+///
+/// let ll = LeastLoaded::new(["a", "b"])?;
+/// let first = ll.acquire()?;  // counted in flight until dropped
+/// let second = ll.acquire()?;
+/// assert_ne!(first.id(), second.id(), "the idle server wins");
+/// drop((first, second));
+/// assert!(ll.servers().iter().all(|s| s.in_flight() == 0));
+/// # Ok::<(), loadring::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct LeastLoaded {
+    fleet: Fleet,
+    hasher: KeyHasher,
+    choice: Choice,
+    source: LoadSource,
+    rng: Rng,
+}
+
+impl LeastLoaded {
+    /// Builds over `servers` (ids or [`Server`]s): power of two choices over the requests in
+    /// flight, seeded at random.
+    ///
+    /// Errors: [`Error::NoServers`], [`Error::DuplicateServer`], [`Error::ZeroWeight`].
+    pub fn new<I>(servers: I) -> Result<Self, Error>
+    where
+        I: IntoIterator,
+        I::Item: Into<Server>,
+    {
+        Self::with_seed(servers, RandomState::new().hash_one(GOLDEN))
+    }
+
+    /// As [`new`](LeastLoaded::new), with the random draws seeded from `seed`: the same
+    /// seed, servers and loads give the same picks.
+    pub fn with_seed<I>(servers: I, seed: u64) -> Result<Self, Error>
+    where
+        I: IntoIterator,
+        I::Item: Into<Server>,
+    {
+        Ok(LeastLoaded {
+            fleet: Fleet::new(servers)?,
+            hasher: KeyHasher::default(),
+            choice: Choice::default(),
+            source: LoadSource::default(),
+            rng: Rng(AtomicU64::new(seed)),
+        })
+    }
+
+    /// Chooses by full scan or by power of two choices.
+    pub fn with_choice(mut self, choice: Choice) -> Self {
+        self.choice = choice;
+        self
+    }
+
+    /// Reads loads from the requests in flight or from reported figures.
+    pub fn with_load_source(mut self, source: LoadSource) -> Self {
+        self.source = source;
+        self
+    }
+
+    /// Uses `hasher` for [`BalancerExt`](crate::BalancerExt)'s key hashing (keys are ignored
+    /// all the same).
+    pub fn with_hasher(mut self, hasher: KeyHasher) -> Self {
+        self.hasher = hasher;
+        self
+    }
+
+    /// How the balancer chooses.
+    pub fn choice(&self) -> Choice {
+        self.choice
+    }
+
+    /// Where the balancer reads loads.
+    pub fn load_source(&self) -> LoadSource {
+        self.source
+    }
+
+    /// Picks the least loaded server and counts a request in flight on it until the returned
+    /// [`Lease`] is dropped.
+    ///
+    /// Errors: [`Error::NoHealthyServer`].
+    #[inline]
+    pub fn acquire(&self) -> Result<Lease<'_>, Error> {
+        self.choose()
+            .map(|i| Lease::begin(&self.fleet.servers()[i]))
+    }
+
+    /// Records a load figure for a server (see [`LoadSource::Reported`]).
+    ///
+    /// Errors: [`Error::UnknownServer`]; [`Error::InvalidLoad`] for NaN, infinite or
+    /// negative values.
+    pub fn report_load(&self, id: &str, load: f64) -> Result<(), Error> {
+        self.server(id)
+            .ok_or_else(|| Error::UnknownServer { id: id.into() })?
+            .report_load(load)
+    }
+
+    /// The next SplitMix64 output.
+    ///
+    /// A plain load and store, not a locked read-modify-write: threads that race now and then
+    /// draw the same number, which costs a little spread and nothing else, while a locked
+    /// update would serialise every pick behind it (it doubled the cost of a lease).
+    #[inline]
+    fn random(&self) -> u64 {
+        let state = self.rng.0.load(Ordering::Relaxed).wrapping_add(GOLDEN);
+        self.rng.0.store(state, Ordering::Relaxed);
+        mix64(state)
+    }
+
+    /// Compares two servers' load per unit of weight.
+    #[inline]
+    fn compare(&self, a: &Server, b: &Server) -> Cmp {
+        match self.source {
+            LoadSource::InFlight => (u128::from(a.in_flight()) * u128::from(b.weight()))
+                .cmp(&(u128::from(b.in_flight()) * u128::from(a.weight()))),
+            // Reported loads are finite and non-negative, so this never sees a NaN.
+            LoadSource::Reported => (a.load() / f64::from(a.weight()))
+                .partial_cmp(&(b.load() / f64::from(b.weight())))
+                .unwrap_or(Cmp::Equal),
+        }
+    }
+
+    #[inline]
+    fn choose(&self) -> Result<usize, Error> {
+        match self.choice {
+            Choice::PowerOfTwo => self.power_of_two(),
+            Choice::FullScan => self.full_scan(),
+        }
+    }
+
+    #[inline]
+    fn power_of_two(&self) -> Result<usize, Error> {
+        let n = self.fleet.len() as u64;
+        if n < 2 {
+            return self.full_scan();
+        }
+        let servers = self.fleet.servers();
+        for _ in 0..PAIR_DRAWS {
+            let r = self.random();
+            // Two distinct indices from the two halves of one draw.
+            let i = fast_range(r << 32, n) as usize;
+            let mut j = fast_range(r & 0xffff_ffff_0000_0000, n - 1) as usize;
+            if j >= i {
+                j += 1;
+            }
+            match (servers[i].is_healthy(), servers[j].is_healthy()) {
+                // The pair came in random order, so a tie going to `i` favours nobody.
+                (true, true) => {
+                    return Ok(match self.compare(&servers[j], &servers[i]) {
+                        Cmp::Less => j,
+                        _ => i,
+                    });
+                }
+                (true, false) => return Ok(i),
+                (false, true) => return Ok(j),
+                (false, false) => {}
+            }
+        }
+        self.full_scan()
+    }
+
+    /// The least loaded healthy server; among equals, one chosen uniformly at random.
+    fn full_scan(&self) -> Result<usize, Error> {
+        let servers = self.fleet.servers();
+        let mut state = self.random() | 1;
+        let mut best: Option<usize> = None;
+        let mut ties = 0u64;
+        for (i, s) in servers.iter().enumerate() {
+            if !s.is_healthy() {
+                continue;
+            }
+            let order = match best {
+                None => Cmp::Less,
+                Some(b) => self.compare(s, &servers[b]),
+            };
+            match order {
+                Cmp::Less => {
+                    best = Some(i);
+                    ties = 1;
+                }
+                // Reservoir sampling: the k-th equal replaces the best with probability 1/k.
+                Cmp::Equal => {
+                    ties += 1;
+                    state = xorshift(state);
+                    if fast_range(state, ties) == 0 {
+                        best = Some(i);
+                    }
+                }
+                Cmp::Greater => {}
+            }
+        }
+        best.ok_or(Error::NoHealthyServer)
+    }
+}
+
+#[inline]
+fn xorshift(mut x: u64) -> u64 {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^ (x << 17)
+}
+
+impl Clone for LeastLoaded {
+    fn clone(&self) -> Self {
+        LeastLoaded {
+            fleet: self.fleet.clone(),
+            hasher: self.hasher,
+            choice: self.choice,
+            source: self.source,
+            rng: Rng(AtomicU64::new(self.rng.0.load(Ordering::Relaxed))),
+        }
+    }
+}
+
+impl Balancer for LeastLoaded {
+    /// The least loaded server, without counting a request on it (see
+    /// [`acquire`](LeastLoaded::acquire)).
+    #[inline]
+    fn pick_hash(&self, _hash: u64) -> Result<&Server, Error> {
+        self.choose().map(|i| &self.fleet.servers()[i])
+    }
+
+    fn servers(&self) -> &[Server] {
+        self.fleet.servers()
+    }
+
+    fn position(&self, id: &str) -> Option<usize> {
+        self.fleet.position(id)
+    }
+
+    fn hasher(&self) -> &KeyHasher {
+        &self.hasher
+    }
+}
+
+impl crate::Acquire for LeastLoaded {
+    #[inline]
+    fn acquire(&self) -> Result<Lease<'_>, Error> {
+        LeastLoaded::acquire(self)
+    }
+}
+
+impl crate::Rebuild for LeastLoaded {
+    /// The same choice, load source and random sequence over `servers`.
+    fn rebuild(&self, servers: Vec<Server>) -> Result<Self, Error> {
+        Ok(LeastLoaded {
+            fleet: Fleet::new(servers)?,
+            hasher: self.hasher,
+            choice: self.choice,
+            source: self.source,
+            rng: Rng(AtomicU64::new(self.rng.0.load(Ordering::Relaxed))),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+
+    fn total_in_flight(b: &dyn Balancer) -> u64 {
+        b.servers().iter().map(Server::in_flight).sum()
+    }
+
+    #[test]
+    fn full_scan_finds_the_least_per_weight() {
+        let ll = LeastLoaded::with_seed(
+            [
+                Server::new("a"),
+                Server::new("b").with_weight(4),
+                Server::new("c"),
+            ],
+            7,
+        )
+        .unwrap()
+        .with_choice(Choice::FullScan);
+        let mut held: Vec<Lease<'_>> = (0..6).map(|_| ll.acquire().unwrap()).collect();
+        // Whatever the ties, six exact picks fill every server to one request per weight.
+        let counts: Vec<u64> = ll.servers().iter().map(Server::in_flight).collect();
+        assert_eq!(counts, [1, 4, 1]);
+        let on_b = held.iter().position(|l| l.id() == "b").unwrap();
+        drop(held.swap_remove(on_b));
+        assert_eq!(ll.pick_hash(0).unwrap().id(), "b"); // 3/4 < 1
+        drop(held);
+        assert_eq!(total_in_flight(&ll), 0);
+    }
+
+    #[test]
+    fn ties_do_not_always_go_to_the_first_server() {
+        for choice in [Choice::FullScan, Choice::PowerOfTwo] {
+            let ll = LeastLoaded::with_seed(["a", "b", "c", "d"], 1)
+                .unwrap()
+                .with_choice(choice);
+            let mut seen = [0u32; 4];
+            for _ in 0..400 {
+                seen[ll.position(ll.pick_hash(0).unwrap().id()).unwrap()] += 1;
+            }
+            assert!(seen.iter().all(|&n| n > 50), "{choice:?}: {seen:?}");
+        }
+    }
+
+    #[test]
+    fn power_of_two_keeps_leases_even() {
+        let ll = LeastLoaded::with_seed((0..10).map(|i| i.to_string()), 42).unwrap();
+        let held: Vec<Lease<'_>> = (0..1000).map(|_| ll.acquire().unwrap()).collect();
+        let max = ll.servers().iter().map(Server::in_flight).max().unwrap();
+        let min = ll.servers().iter().map(Server::in_flight).min().unwrap();
+        assert!(max - min <= 6, "spread {min}..{max}");
+        drop(held);
+        assert_eq!(total_in_flight(&ll), 0);
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_picks() {
+        let run = |seed| {
+            let ll = LeastLoaded::with_seed((0..50).map(|i| i.to_string()), seed).unwrap();
+            let held: Vec<Lease<'_>> = (0..200).map(|_| ll.acquire().unwrap()).collect();
+            held.iter().map(|l| l.id().to_owned()).collect::<Vec<_>>()
+        };
+        assert_eq!(run(9), run(9));
+        assert_ne!(run(9), run(10));
+    }
+
+    #[test]
+    fn reported_loads_choose_and_nan_is_rejected() {
+        let ll = LeastLoaded::with_seed(["a", "b", "c"], 3)
+            .unwrap()
+            .with_choice(Choice::FullScan)
+            .with_load_source(LoadSource::Reported);
+        ll.report_load("a", 0.9).unwrap();
+        ll.report_load("b", 0.2).unwrap();
+        ll.report_load("c", 0.5).unwrap();
+        assert_eq!(ll.pick_hash(0).unwrap().id(), "b");
+        assert!(matches!(
+            ll.report_load("b", f64::NAN),
+            Err(Error::InvalidLoad { value }) if value.is_nan()
+        ));
+        assert_eq!(
+            ll.report_load("b", -1.0).unwrap_err(),
+            Error::InvalidLoad { value: -1.0 }
+        );
+        assert_eq!(
+            ll.report_load("zz", 1.0).unwrap_err(),
+            Error::UnknownServer { id: "zz".into() }
+        );
+        assert_eq!(
+            ll.server("b").unwrap().load(),
+            0.2,
+            "a rejected load leaves the last"
+        );
+        ll.set_healthy("b", false).unwrap();
+        assert_eq!(ll.pick_hash(0).unwrap().id(), "c");
+    }
+
+    #[test]
+    fn leases_are_released_on_unwinding() {
+        let ll = LeastLoaded::new(["a", "b"]).unwrap();
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            let _one = ll.acquire().unwrap();
+            let _two = ll.acquire().unwrap();
+            assert_eq!(total_in_flight(&ll), 2);
+            panic!("the request failed");
+        }));
+        assert!(outcome.is_err());
+        assert_eq!(total_in_flight(&ll), 0);
+    }
+
+    #[test]
+    fn all_unhealthy_is_an_error_in_both_modes() {
+        for choice in [Choice::FullScan, Choice::PowerOfTwo] {
+            let ll = LeastLoaded::new(["a", "b", "c"])
+                .unwrap()
+                .with_choice(choice);
+            for s in ["a", "b", "c"] {
+                ll.set_healthy(s, false).unwrap();
+            }
+            assert_eq!(ll.acquire().unwrap_err(), Error::NoHealthyServer);
+            ll.set_healthy("c", true).unwrap();
+            for _ in 0..20 {
+                assert_eq!(ll.pick_hash(0).unwrap().id(), "c");
+            }
+        }
+    }
+}

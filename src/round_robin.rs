@@ -1,0 +1,501 @@
+//! Smooth weighted round-robin, as nginx does it.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::server::Fleet;
+use crate::{Balancer, Error, KeyHasher, Server};
+
+/// The most slots one period of a weighted [`RoundRobin`] may hold (2²², 16 MiB of slots).
+pub const MAX_ROUND_ROBIN_SLOTS: u64 = 1 << 22;
+
+/// The rotation counter, on a cache line of its own: it is written on every pick, and the
+/// fields beside it are read on every pick.
+#[repr(align(64))]
+#[derive(Debug, Default)]
+struct Counter(AtomicU64);
+
+/// Smooth weighted round-robin (nginx's): each server gets its weight's share of the picks,
+/// spread out rather than in bursts. Weights 5:1:1 give `a a b a c a a`, then again.
+///
+/// Keys are ignored. Servers keep the order they were given in, and that order breaks ties.
+///
+/// # The rotation
+///
+/// One period has W slots, W the sum of the weights divided by their greatest common
+/// divisor; slot t goes to the server that nginx's algorithm chooses at its t-th step (each
+/// server's current weight grows by its weight, the largest wins, first in order on ties,
+/// and the winner's drops by W). With equal weights the period is the servers in order.
+///
+/// Every pick takes the next slot with one atomic increment and reads the slot's server from
+/// a table built once, so picks from many threads through `&self` never wait for one
+/// another, never lock and share out the slots exactly: k × W picks give each server exactly
+/// k × its weight, however the threads interleave. A short critical section over nginx's
+/// current-weight vector would cost O(n) per pick under a lock that every picker contends
+/// for; the table costs 4 bytes a slot (at most [`MAX_ROUND_ROBIN_SLOTS`]), and none with
+/// equal weights.
+///
+/// # Health
+///
+/// Slots of unhealthy servers are skipped and consumed, so the others keep their order and
+/// their shares: with `b` down, `a b c` turns into `a c a c`, not `a c c`.
+///
+/// # Changes
+///
+/// A change of weights or membership ([`Rebuild`](crate::Rebuild)) builds the new period and
+/// continues at the same step count, so frequent changes do not keep restarting the rotation
+/// at its first, heaviest server.
+///
+/// ```
+/// use loadring::{Balancer, BalancerExt, RoundRobin, Server};
+///
+/// let rr = RoundRobin::new([
+///     Server::new("a").with_weight(5),
+///     Server::new("b"),
+///     Server::new("c"),
+/// ])?;
+/// let mut order = Vec::new();
+/// for _ in 0..7 {
+///     order.push(rr.pick_hash(0)?.id()); // the key is ignored: any key, or pick_hash(0)
+/// }
+/// assert_eq!(order, ["a", "a", "b", "a", "c", "a", "a"]);
+///
+/// rr.set_healthy("b", false)?; // skipped; the others keep their order
+/// assert_eq!(rr.pick("any key")?.id(), "a");
+/// # Ok::<(), loadring::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct RoundRobin {
+    fleet: Fleet,
+    hasher: KeyHasher,
+    /// One period of server indices; empty when all weights are equal.
+    order: Box<[u32]>,
+    /// Slots in one period.
+    period: u64,
+    /// Slots taken so far.
+    next: Counter,
+}
+
+impl RoundRobin {
+    /// Builds over `servers` (ids or [`Server`]s) in the given order, honouring their weights.
+    ///
+    /// Errors: [`Error::NoServers`], [`Error::DuplicateServer`], [`Error::ZeroWeight`];
+    /// [`Error::TooManyPoints`] when a period would hold more than [`MAX_ROUND_ROBIN_SLOTS`].
+    pub fn new<I>(servers: I) -> Result<Self, Error>
+    where
+        I: IntoIterator,
+        I::Item: Into<Server>,
+    {
+        Self::build(Fleet::new(servers)?, KeyHasher::default(), 0)
+    }
+
+    fn build(fleet: Fleet, hasher: KeyHasher, step: u64) -> Result<Self, Error> {
+        let weights: Vec<u64> = fleet
+            .servers()
+            .iter()
+            .map(|s| u64::from(s.weight()))
+            .collect();
+        let divisor = weights.iter().fold(0, |g, &w| gcd(g, w));
+        let (order, period) = if weights.iter().all(|&w| w == divisor) {
+            (Box::default(), fleet.len() as u64)
+        } else {
+            let reduced: Vec<u64> = weights.iter().map(|w| w / divisor).collect();
+            let total: u64 = reduced.iter().sum();
+            if total > MAX_ROUND_ROBIN_SLOTS {
+                return Err(Error::TooManyPoints {
+                    requested: total,
+                    max: MAX_ROUND_ROBIN_SLOTS,
+                });
+            }
+            (smooth_order(&reduced).into_boxed_slice(), total)
+        };
+        Ok(RoundRobin {
+            fleet,
+            hasher,
+            order,
+            period,
+            next: Counter(AtomicU64::new(step)),
+        })
+    }
+
+    /// Uses `hasher` for [`BalancerExt`](crate::BalancerExt)'s key hashing (keys are ignored
+    /// all the same; this only keeps `hasher()` consistent across a service's balancers).
+    pub fn with_hasher(mut self, hasher: KeyHasher) -> Self {
+        self.hasher = hasher;
+        self
+    }
+
+    /// Slots in one period of the rotation.
+    pub fn period(&self) -> u64 {
+        self.period
+    }
+
+    /// How many slots have been taken so far (picks plus skipped slots).
+    pub fn step(&self) -> u64 {
+        self.next.0.load(Ordering::Relaxed)
+    }
+
+    #[inline]
+    fn server_at(&self, pos: u64) -> usize {
+        let slot = (pos % self.period) as usize;
+        if self.order.is_empty() {
+            slot
+        } else {
+            self.order[slot] as usize
+        }
+    }
+
+    /// The pick when the slot at `pos` belongs to an unhealthy server: find the next healthy
+    /// slot and consume the skipped ones with it, so that no server inherits another's share.
+    #[cold]
+    fn skip_from(&self, mut pos: u64) -> Result<&Server, Error> {
+        const ATTEMPTS: usize = 4;
+        for _ in 0..ATTEMPTS {
+            let (distance, i) = self.next_healthy(pos)?;
+            let taken = pos.wrapping_add(1);
+            if self
+                .next
+                .0
+                .compare_exchange(
+                    taken,
+                    taken.wrapping_add(distance),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+            {
+                return Ok(&self.fleet.servers()[i]);
+            }
+            // Other pickers moved on meanwhile: take a fresh slot.
+            pos = self.next.0.fetch_add(1, Ordering::Relaxed);
+            let i = self.server_at(pos);
+            if self.fleet.is_healthy(i) {
+                return Ok(&self.fleet.servers()[i]);
+            }
+        }
+        // Heavy contention: serve the next healthy slot without consuming the gap.
+        let (_, i) = self.next_healthy(pos)?;
+        Ok(&self.fleet.servers()[i])
+    }
+
+    /// The first slot after `pos` (at most one period on) whose server is healthy: its
+    /// distance from `pos` and its server.
+    fn next_healthy(&self, pos: u64) -> Result<(u64, usize), Error> {
+        let checked_all_at = self.fleet.len() as u64;
+        for distance in 1..self.period {
+            let i = self.server_at(pos.wrapping_add(distance));
+            if self.fleet.is_healthy(i) {
+                return Ok((distance, i));
+            }
+            // Long gaps: make sure there is something to find before walking the period.
+            if distance == checked_all_at && !self.fleet.any_healthy() {
+                break;
+            }
+        }
+        Err(Error::NoHealthyServer)
+    }
+}
+
+impl Clone for RoundRobin {
+    fn clone(&self) -> Self {
+        RoundRobin {
+            fleet: self.fleet.clone(),
+            hasher: self.hasher,
+            order: self.order.clone(),
+            period: self.period,
+            next: Counter(AtomicU64::new(self.step())),
+        }
+    }
+}
+
+impl Balancer for RoundRobin {
+    #[inline]
+    fn pick_hash(&self, _hash: u64) -> Result<&Server, Error> {
+        let pos = self.next.0.fetch_add(1, Ordering::Relaxed);
+        let i = self.server_at(pos);
+        if self.fleet.is_healthy(i) {
+            return Ok(&self.fleet.servers()[i]);
+        }
+        self.skip_from(pos)
+    }
+
+    fn servers(&self) -> &[Server] {
+        self.fleet.servers()
+    }
+
+    fn position(&self, id: &str) -> Option<usize> {
+        self.fleet.position(id)
+    }
+
+    fn hasher(&self) -> &KeyHasher {
+        &self.hasher
+    }
+}
+
+impl crate::Rebuild for RoundRobin {
+    /// The same rotation over `servers`, continuing at the current step.
+    fn rebuild(&self, servers: Vec<Server>) -> Result<Self, Error> {
+        Self::build(Fleet::new(servers)?, self.hasher, self.step())
+    }
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// One period of nginx's smooth weighted round-robin over `weights` (at least one differs).
+///
+/// nginx scans all n servers at every step. Servers of equal weight, though, are always
+/// chosen in turn (the one chosen fewest times, first in order on ties, has the largest
+/// current weight of its class), so each step compares only the next server of every distinct
+/// weight: O(W × d) for d distinct weights instead of O(W × n).
+fn smooth_order(weights: &[u64]) -> Vec<u32> {
+    struct Class {
+        weight: i64,
+        members: Vec<u32>,
+        /// Times the class was chosen; member `chosen % len` is next.
+        chosen: u64,
+    }
+    let mut classes: Vec<Class> = Vec::new();
+    for (i, &w) in weights.iter().enumerate() {
+        match classes.iter_mut().find(|c| c.weight as u64 == w) {
+            Some(c) => c.members.push(i as u32),
+            None => classes.push(Class {
+                weight: w as i64,
+                members: vec![i as u32],
+                chosen: 0,
+            }),
+        }
+    }
+    let total: u64 = weights.iter().sum();
+    let mut order = Vec::with_capacity(total as usize);
+    for step in 1..=total as i64 {
+        // The current weight after `step` increments of a member chosen c times:
+        // step × weight − total × c. Largest wins; on ties the lowest server index.
+        let mut best: Option<(i64, u32, usize)> = None;
+        for (k, c) in classes.iter().enumerate() {
+            let len = c.members.len() as u64;
+            let times = (c.chosen / len) as i64;
+            let member = c.members[(c.chosen % len) as usize];
+            let current = step * c.weight - total as i64 * times;
+            let better = match best {
+                None => true,
+                Some((bc, bm, _)) => current > bc || (current == bc && member < bm),
+            };
+            if better {
+                best = Some((current, member, k));
+            }
+        }
+        let (_, member, k) = best.expect("at least one class");
+        classes[k].chosen += 1;
+        order.push(member);
+    }
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Rebuild;
+
+    /// nginx's algorithm as written in ngx_http_upstream_get_peer, over the healthy servers.
+    struct Naive {
+        weights: Vec<i64>,
+        current: Vec<i64>,
+    }
+
+    impl Naive {
+        fn new(weights: &[u32]) -> Self {
+            Naive {
+                weights: weights.iter().map(|&w| i64::from(w)).collect(),
+                current: vec![0; weights.len()],
+            }
+        }
+
+        fn next(&mut self) -> usize {
+            let total: i64 = self.weights.iter().sum();
+            let mut best = 0;
+            for i in 0..self.weights.len() {
+                self.current[i] += self.weights[i];
+                if self.current[i] > self.current[best] {
+                    best = i;
+                }
+            }
+            self.current[best] -= total;
+            best
+        }
+    }
+
+    fn ids(rr: &RoundRobin, picks: usize) -> Vec<String> {
+        (0..picks)
+            .map(|_| rr.pick_hash(0).unwrap().id().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn five_one_one_is_interleaved() {
+        let rr = RoundRobin::new([
+            Server::new("a").with_weight(5),
+            Server::new("b"),
+            Server::new("c"),
+        ])
+        .unwrap();
+        assert_eq!(rr.period(), 7);
+        let seq = "a a b a c a a".split(' ').collect::<Vec<_>>();
+        assert_eq!(ids(&rr, 14), [seq.clone(), seq].concat());
+    }
+
+    #[test]
+    fn matches_nginx_for_mixed_weights() {
+        let weight_sets: [&[u32]; 5] = [
+            &[5, 1, 1],
+            &[1, 2, 3, 4],
+            &[3, 3, 1, 1, 2],
+            &[7, 7, 7, 2],
+            &[10, 1, 4, 4, 1, 6, 9],
+        ];
+        for weights in weight_sets {
+            let rr = RoundRobin::new(
+                weights
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &w)| Server::new(i.to_string()).with_weight(w)),
+            )
+            .unwrap();
+            let mut naive = Naive::new(weights);
+            for step in 0..3 * rr.period() {
+                let want = naive.next().to_string();
+                assert_eq!(rr.pick_hash(0).unwrap().id(), want, "{weights:?} at {step}");
+            }
+        }
+    }
+
+    #[test]
+    fn common_factors_do_not_lengthen_the_period() {
+        let rr = RoundRobin::new([
+            Server::new("a").with_weight(10),
+            Server::new("b").with_weight(2),
+            Server::new("c").with_weight(2),
+        ])
+        .unwrap();
+        assert_eq!(rr.period(), 7);
+        assert_eq!(ids(&rr, 7), ["a", "a", "b", "a", "c", "a", "a"]);
+        let equal = RoundRobin::new([
+            Server::new("a").with_weight(4),
+            Server::new("b").with_weight(4),
+        ])
+        .unwrap();
+        assert_eq!((equal.period(), equal.order.len()), (2, 0));
+    }
+
+    #[test]
+    fn a_weight_change_mid_stream_continues_the_count() {
+        let mut rr = RoundRobin::new([
+            Server::new("a").with_weight(5),
+            Server::new("b"),
+            Server::new("c"),
+        ])
+        .unwrap();
+        assert_eq!(ids(&rr, 4), ["a", "a", "b", "a"]);
+        rr.set_weight("b", 3).unwrap();
+        // 5:3:1 has the period a b a c a b a b a; the rotation goes on at step 4.
+        assert_eq!((rr.period(), rr.step()), (9, 4));
+        assert_eq!(ids(&rr, 9), ["a", "b", "a", "b", "a", "a", "b", "a", "c"]);
+        assert_eq!(rr.server("b").unwrap().weight(), 3);
+    }
+
+    #[test]
+    fn equal_weights_share_exactly_across_threads() {
+        let rr = RoundRobin::new((0..7).map(|i| i.to_string())).unwrap();
+        let counts: Vec<std::sync::atomic::AtomicU64> = (0..7).map(|_| 0.into()).collect();
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..7000 {
+                        let i = rr.position(rr.pick_hash(0).unwrap().id()).unwrap();
+                        counts[i].fetch_add(1, Ordering::Relaxed);
+                    }
+                });
+            }
+        });
+        for c in &counts {
+            assert_eq!(c.load(Ordering::Relaxed), 4000);
+        }
+    }
+
+    #[test]
+    fn unhealthy_servers_are_skipped_without_doubling_a_neighbour() {
+        let rr = RoundRobin::new(["a", "b", "c"]).unwrap();
+        rr.set_healthy("b", false).unwrap();
+        assert_eq!(ids(&rr, 6), ["a", "c", "a", "c", "a", "c"]);
+
+        let weighted = RoundRobin::new([
+            Server::new("a").with_weight(5),
+            Server::new("b"),
+            Server::new("c"),
+        ])
+        .unwrap();
+        weighted.set_healthy("b", false).unwrap();
+        assert_eq!(ids(&weighted, 6), ["a", "a", "a", "c", "a", "a"]);
+        weighted.set_healthy("b", true).unwrap();
+        assert_eq!(ids(&weighted, 7), ["a", "a", "b", "a", "c", "a", "a"]);
+    }
+
+    #[test]
+    fn a_sparse_healthy_server_is_found() {
+        let rr = RoundRobin::new([Server::new("heavy").with_weight(1000), Server::new("light")])
+            .unwrap();
+        rr.set_healthy("heavy", false).unwrap();
+        for _ in 0..5 {
+            assert_eq!(rr.pick_hash(0).unwrap().id(), "light");
+        }
+        rr.set_healthy("light", false).unwrap();
+        assert_eq!(rr.pick_hash(0).unwrap_err(), Error::NoHealthyServer);
+    }
+
+    #[test]
+    fn huge_periods_are_rejected() {
+        let err = RoundRobin::new([
+            Server::new("a").with_weight(u32::MAX),
+            Server::new("b").with_weight(1),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            err,
+            Error::TooManyPoints {
+                requested: u64::from(u32::MAX) + 1,
+                max: MAX_ROUND_ROBIN_SLOTS
+            }
+        );
+        // Equal weights need no table, whatever their size.
+        let rr = RoundRobin::new([
+            Server::new("a").with_weight(u32::MAX),
+            Server::new("b").with_weight(u32::MAX),
+        ])
+        .unwrap();
+        assert_eq!(ids(&rr, 3), ["a", "b", "a"]);
+    }
+
+    #[test]
+    fn rebuild_keeps_cells_and_step() {
+        let rr = RoundRobin::new(["a", "b", "c"]).unwrap();
+        rr.set_healthy("c", false).unwrap();
+        rr.pick_hash(0).unwrap();
+        let mut next = rr.clone();
+        next.add(Server::new("d")).unwrap();
+        next.remove("a").unwrap();
+        assert_eq!(next.step(), rr.step());
+        assert!(!next.is_healthy("c").unwrap());
+        assert!(
+            next.server("b")
+                .unwrap()
+                .shares_state_with(rr.server("b").unwrap())
+        );
+        assert_eq!(
+            next.add(Server::new("b")).unwrap_err(),
+            Error::DuplicateServer { id: "b".into() }
+        );
+    }
+}
