@@ -257,24 +257,11 @@ impl Balancer for BoundedLoad {
     }
 
     fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {
-        let Some(first) = out.first_mut() else {
-            return 0;
-        };
         let Ok(picked) = self.choose(hash, |s, cap| s.in_flight() < cap) else {
             return 0;
         };
-        *first = picked;
-        let mut n = 1;
-        for i in self.ring.clockwise(hash) {
-            if n == out.len() {
-                break;
-            }
-            if self.ring.servers()[i].is_healthy() && !out[..n].contains(&i) {
-                out[n] = i;
-                n += 1;
-            }
-        }
-        n
+        let walk = std::iter::once(picked).chain(self.ring.clockwise(hash));
+        self.ring.fleet().ranked(walk, out)
     }
 
     fn servers(&self) -> &[Server] {

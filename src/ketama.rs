@@ -264,34 +264,10 @@ impl Balancer for KetamaRing {
     }
 
     fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {
-        let mut want = out.len();
-        let mut n = 0;
-        if !self.points.is_empty() {
-            let start = self.point_at(hash as u32);
-            for (step, owner) in self.walk(start).enumerate() {
-                if n >= want {
-                    break;
-                }
-                if self.fleet.is_healthy(owner) && !out[..n].contains(&owner) {
-                    out[n] = owner;
-                    n += 1;
-                }
-                if step == QUICK_WALK {
-                    want = want.min(self.healthy_count());
-                }
-            }
-        }
+        let on_ring = (!self.points.is_empty()).then(|| self.walk(self.point_at(hash as u32)));
         // Healthy servers without points come last, in their order.
-        for i in 0..self.fleet.len() {
-            if n >= out.len() {
-                break;
-            }
-            if self.fleet.is_healthy(i) && !out[..n].contains(&i) {
-                out[n] = i;
-                n += 1;
-            }
-        }
-        n
+        let walk = on_ring.into_iter().flatten().chain(0..self.fleet.len());
+        self.fleet.ranked(walk, out)
     }
 
     fn servers(&self) -> &[Server] {

@@ -189,42 +189,21 @@ impl Maglev {
     /// Errors: [`Error::DuplicateServer`], [`Error::ZeroWeight`], [`Error::InvalidOption`]
     /// when the servers would outnumber the slots.
     pub fn add(&mut self, server: impl Into<Server>) -> Result<(), Error> {
-        let mut list = self.fleet.servers().to_vec();
-        list.push(server.into());
-        self.rebuild(list)
+        crate::Rebuild::add(self, server.into())
     }
 
     /// Removes the server with this id and rebuilds the table.
     ///
     /// Errors: [`Error::UnknownServer`]; [`Error::NoServers`] for the last server.
     pub fn remove(&mut self, id: &str) -> Result<Server, Error> {
-        let mut fleet = self.fleet.clone();
-        let (_, server) = fleet.remove(id)?;
-        self.rebuild(fleet.servers().to_vec())?;
-        Ok(server)
+        crate::Rebuild::remove(self, id)
     }
 
     /// Changes a server's weight, keeping its cells, and rebuilds the table.
     ///
     /// Errors: [`Error::UnknownServer`], [`Error::ZeroWeight`].
     pub fn set_weight(&mut self, id: &str, weight: u32) -> Result<(), Error> {
-        let mut fleet = self.fleet.clone();
-        fleet.set_weight(id, weight)?;
-        self.rebuild(fleet.servers().to_vec())
-    }
-
-    /// Rebuilds from `list`; on error, leaves `self` as it was.
-    fn rebuild(&mut self, mut list: Vec<Server>) -> Result<(), Error> {
-        list.sort_by(|a, b| a.id().cmp(b.id()));
-        let mut next = Maglev {
-            fleet: Fleet::new(list)?,
-            hasher: self.hasher,
-            options: self.options,
-            table: Vec::new(),
-        };
-        next.fill()?;
-        *self = next;
-        Ok(())
+        crate::Rebuild::set_weight(self, id, weight)
     }
 
     /// Fills the table as the type docs describe.
@@ -335,26 +314,8 @@ impl Balancer for Maglev {
 
     fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {
         let slot = self.slot(hash);
-        // Past a short walk, stop as soon as every healthy server has been found.
-        let mut want = out.len();
-        let mut n = 0;
-        for (step, s) in std::iter::once(slot)
-            .chain(self.following(slot))
-            .enumerate()
-        {
-            if n >= want {
-                break;
-            }
-            let i = self.table[s] as usize;
-            if self.fleet.is_healthy(i) && !out[..n].contains(&i) {
-                out[n] = i;
-                n += 1;
-            }
-            if step == QUICK_WALK {
-                want = want.min(self.healthy_count());
-            }
-        }
-        n
+        let walk = std::iter::once(slot).chain(self.following(slot));
+        self.fleet.ranked(walk.map(|s| self.table[s] as usize), out)
     }
 
     fn servers(&self) -> &[Server] {
@@ -374,18 +335,6 @@ impl crate::Rebuild for Maglev {
     /// A table of the same size over `servers`, with the same key hash.
     fn rebuild(&self, servers: Vec<Server>) -> Result<Self, Error> {
         Ok(Maglev::with_options(servers, self.options())?.with_hasher(*self.hasher()))
-    }
-
-    fn add(&mut self, server: Server) -> Result<(), Error> {
-        Maglev::add(self, server)
-    }
-
-    fn remove(&mut self, id: &str) -> Result<Server, Error> {
-        Maglev::remove(self, id)
-    }
-
-    fn set_weight(&mut self, id: &str, weight: u32) -> Result<(), Error> {
-        Maglev::set_weight(self, id, weight)
     }
 }
 

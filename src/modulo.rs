@@ -129,17 +129,7 @@ impl Balancer for Modulo {
     }
 
     fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {
-        let mut n = 0;
-        for i in self.walk(hash) {
-            if n == out.len() {
-                break;
-            }
-            if self.fleet.is_healthy(i) && !out[..n].contains(&i) {
-                out[n] = i;
-                n += 1;
-            }
-        }
-        n
+        self.fleet.ranked(self.walk(hash), out)
     }
 
     fn servers(&self) -> &[Server] {

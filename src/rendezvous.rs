@@ -108,33 +108,21 @@ impl Rendezvous {
     ///
     /// Errors: [`Error::DuplicateServer`], [`Error::ZeroWeight`].
     pub fn add(&mut self, server: impl Into<Server>) -> Result<(), Error> {
-        let mut list = self.fleet.servers().to_vec();
-        list.push(server.into());
-        self.rebuild(list)
+        crate::Rebuild::add(self, server.into())
     }
 
     /// Removes the server with this id; only its keys move. O(n).
     ///
     /// Errors: [`Error::UnknownServer`]; [`Error::NoServers`] for the last server.
     pub fn remove(&mut self, id: &str) -> Result<Server, Error> {
-        let mut fleet = self.fleet.clone();
-        let (_, server) = fleet.remove(id)?;
-        self.rebuild(fleet.servers().to_vec())?;
-        Ok(server)
+        crate::Rebuild::remove(self, id)
     }
 
     /// Changes a server's weight, keeping its cells; keys move only to or from it. O(n).
     ///
     /// Errors: [`Error::UnknownServer`], [`Error::ZeroWeight`].
     pub fn set_weight(&mut self, id: &str, weight: u32) -> Result<(), Error> {
-        let mut fleet = self.fleet.clone();
-        fleet.set_weight(id, weight)?;
-        self.rebuild(fleet.servers().to_vec())
-    }
-
-    fn rebuild(&mut self, list: Vec<Server>) -> Result<(), Error> {
-        *self = Rendezvous::new(list)?.with_hasher(self.hasher);
-        Ok(())
+        crate::Rebuild::set_weight(self, id, weight)
     }
 
     /// Server `i`'s score for `hash`; higher wins, ties go to the lower index. Exact for
@@ -283,18 +271,6 @@ impl crate::Rebuild for Rendezvous {
     /// Rendezvous over `servers`, with the same key hash.
     fn rebuild(&self, servers: Vec<Server>) -> Result<Self, Error> {
         Ok(Rendezvous::new(servers)?.with_hasher(*self.hasher()))
-    }
-
-    fn add(&mut self, server: Server) -> Result<(), Error> {
-        Rendezvous::add(self, server)
-    }
-
-    fn remove(&mut self, id: &str) -> Result<Server, Error> {
-        Rendezvous::remove(self, id)
-    }
-
-    fn set_weight(&mut self, id: &str, weight: u32) -> Result<(), Error> {
-        Rendezvous::set_weight(self, id, weight)
     }
 }
 

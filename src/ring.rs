@@ -320,6 +320,11 @@ impl HashRing {
         if i == self.points.len() { 0 } else { i }
     }
 
+    /// The ring's servers.
+    pub(crate) fn fleet(&self) -> &Fleet {
+        &self.fleet
+    }
+
     /// The owners met walking clockwise from the key's point, one per run of one owner's
     /// points: the key's own server first. A server may come up again after others; the walk
     /// ends after one lap.
@@ -430,17 +435,7 @@ impl Balancer for HashRing {
     }
 
     fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {
-        let mut n = 0;
-        for owner in self.clockwise(hash) {
-            if n == out.len() {
-                break;
-            }
-            if self.fleet.is_healthy(owner) && !out[..n].contains(&owner) {
-                out[n] = owner;
-                n += 1;
-            }
-        }
-        n
+        self.fleet.ranked(self.clockwise(hash), out)
     }
 
     fn servers(&self) -> &[Server] {

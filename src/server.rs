@@ -296,6 +296,27 @@ impl Fleet {
         self.servers[i].is_healthy()
     }
 
+    /// Writes the distinct healthy servers that `walk` meets into `out`, in the walk's order,
+    /// and returns how many. Past a short walk it stops as soon as every healthy server is
+    /// found, so a long walk (a whole table) costs little when few servers are healthy.
+    pub(crate) fn ranked(&self, walk: impl IntoIterator<Item = usize>, out: &mut [usize]) -> usize {
+        const QUICK_WALK: usize = 64;
+        let (mut n, mut want) = (0, out.len());
+        for (step, i) in walk.into_iter().enumerate() {
+            if n >= want {
+                break;
+            }
+            if self.is_healthy(i) && !out[..n].contains(&i) {
+                out[n] = i;
+                n += 1;
+            }
+            if step == QUICK_WALK {
+                want = want.min(self.servers.iter().filter(|s| s.is_healthy()).count());
+            }
+        }
+        n
+    }
+
     pub(crate) fn any_healthy(&self) -> bool {
         self.servers.iter().any(Server::is_healthy)
     }
