@@ -7,46 +7,56 @@
 //! cargo run --release --example compare -- --keys ids.txt --svg report.svg
 //! ```
 //!
-//! Memory is measured by a counting global allocator: the bytes a strategy still holds
-//! after its constructor returns. Implementing an allocator takes `unsafe`; it only forwards
+//! Memory is measured by a counting global allocator: the heap bytes a strategy holds after
+//! its constructor returns, beyond the servers it was given. Implementing an allocator takes `unsafe`; it only forwards
 //! to the system allocator.
 
 mod metrics;
 mod svg;
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Instant;
 
 use loadring::{
-    Balancer, BalancerExt, BoundedLoad, Error, HashRing, Jump, Maglev, Modulo, Rendezvous, Server,
+    Balancer, BalancerExt, BoundedLoad, Error, FillFirst, HashRing, Jump, LeastLoaded, Maglev,
+    Modulo, Rebuild, Rendezvous, RoundRobin, Server,
 };
 
-/// Counts the bytes alive on the heap, to measure what a strategy keeps.
+/// Counts the bytes this thread has on the heap, to measure what a strategy keeps.
 struct Counting;
 
-static LIVE: AtomicIsize = AtomicIsize::new(0);
+thread_local! {
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+}
+
+fn count(delta: isize) {
+    // `try_with`: a thread being torn down has no counter left, and needs none.
+    let _ = LIVE.try_with(|live| live.set(live.get() + delta));
+}
+
+/// Heap bytes allocated and not freed by this thread so far.
+fn live_bytes() -> isize {
+    LIVE.with(Cell::get)
+}
 
 // SAFETY: every call forwards to `System` with the same arguments; only a counter is added.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        count(layout.size() as isize);
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        count(-(layout.size() as isize));
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
+        count(new_size as isize - layout.size() as isize);
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -60,8 +70,8 @@ Compare loadring's strategies on one fleet and one key set.
 USAGE:
     cargo run --release --example compare -- [OPTIONS]
 
-Strategies: modulo, ring, jump, maglev, rendezvous, bounded, and ketama when built with
-`--features ketama`.
+Strategies: modulo, ring, jump, maglev, rendezvous, bounded, ketama (when built with
+`--features ketama`), and the key-free round-robin, least-loaded and fill-first.
 
 OPTIONS:
     --servers N        servers in the fleet (default 100)
@@ -77,12 +87,14 @@ OPTIONS:
 COLUMNS:
     build       time to build the strategy over the fleet (median of 3)
     pick        time per pick, hashing included (median of the passes)
-    memory      heap bytes the built strategy holds
+    memory      heap bytes the built strategy holds beyond the servers it was given
     peak/mean   the busiest server's requests over what its weight asks for (for bounded
-                loads, with every key's lease held at once)
+                loads, least-loaded and fill-first, with every key's lease held at once;
+                fill-first has room for twice the mean, so it fills half the fleet)
     cv          coefficient of variation of that ratio over the servers
     share err   the largest distance of a server's share from its weight's share
-    removed     keys moved when the middle server of the list is removed (ideal: its share)
+    removed     keys moved when the middle server of the list is removed by the strategy's
+                own update (ideal, in brackets: the share it held)
     added       keys moved when one server joins (ideal: 1/(n+1) of them)
     unhealthy   keys moved when the middle server is marked unhealthy (ideal: its share)
     restored    whether every key came back when it recovered
@@ -178,7 +190,16 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>,
     Ok(Some(o))
 }
 
-type Build = fn(Vec<Server>) -> Result<Box<dyn Balancer>, Error>;
+/// A change of membership, applied with the strategy's own update where it has one.
+#[derive(Debug, Clone)]
+enum Change {
+    None,
+    Remove(String),
+    Add(Server),
+}
+
+/// Builds a strategy over servers, then applies a change to it.
+type Build = fn(Vec<Server>, &Change) -> Result<Box<dyn Balancer>, Error>;
 
 /// Builds a strategy that counts requests in flight, sends every key while holding all their
 /// leases, and returns where each went (global indices).
@@ -195,8 +216,18 @@ struct Strategy {
     held: Option<Held>,
 }
 
-fn boxed<B: Balancer + 'static>(b: Result<B, Error>) -> Result<Box<dyn Balancer>, Error> {
-    b.map(|b| Box::new(b) as Box<dyn Balancer>)
+/// `built` after `change`, through [`Rebuild`].
+fn changed<B: Rebuild + 'static>(
+    built: Result<B, Error>,
+    change: &Change,
+) -> Result<Box<dyn Balancer>, Error> {
+    let mut b = built?;
+    match change {
+        Change::None => {}
+        Change::Remove(id) => drop(b.remove(id)?),
+        Change::Add(server) => b.add(server.clone())?,
+    }
+    Ok(Box::new(b))
 }
 
 fn keyed(name: &'static str, build: Build) -> Strategy {
@@ -208,36 +239,86 @@ fn keyed(name: &'static str, build: Build) -> Strategy {
     }
 }
 
+fn picker(name: &'static str, build: Build, held: Option<Held>) -> Strategy {
+    Strategy {
+        name,
+        keyed: false,
+        build,
+        held,
+    }
+}
+
+/// Where `keys` go while all their leases are held (`acquire` takes one lease).
+fn hold_all<L: std::ops::Deref<Target = Server>>(
+    fleet: &Fleet,
+    keys: &[String],
+    mut acquire: impl FnMut(&str) -> Result<L, Error>,
+) -> Result<Vec<u32>, Error> {
+    let leases = keys
+        .iter()
+        .map(|k| acquire(k))
+        .collect::<Result<Vec<L>, Error>>()?;
+    Ok(leases.iter().map(|l| fleet.index[l.id()]).collect())
+}
+
 fn strategies() -> Vec<Strategy> {
     let mut all = vec![
-        keyed("modulo", |s| boxed(Modulo::new(s))),
-        keyed("ring", |s| boxed(HashRing::new(s))),
-        keyed("jump", |s| boxed(Jump::new(s))),
-        keyed("maglev", |s| boxed(Maglev::new(s))),
-        keyed("rendezvous", |s| boxed(Rendezvous::new(s))),
+        keyed("modulo", |s, c| changed(Modulo::new(s), c)),
+        keyed("ring", |s, c| changed(HashRing::new(s), c)),
+        keyed("jump", |s, c| changed(Jump::new(s), c)),
+        keyed("maglev", |s, c| changed(Maglev::new(s), c)),
+        keyed("rendezvous", |s, c| changed(Rendezvous::new(s), c)),
         Strategy {
             held: Some(|servers, fleet, keys| {
                 let b = BoundedLoad::new(servers)?;
-                let mut leases = Vec::with_capacity(keys.len());
-                for k in keys {
-                    leases.push(b.acquire(k.as_str())?);
-                }
-                Ok(leases
-                    .iter()
-                    .map(|l| fleet.index[l.server().id()])
-                    .collect())
+                hold_all(fleet, keys, |k| b.acquire(k))
             }),
-            ..keyed("bounded", |s| boxed(BoundedLoad::new(s)))
+            ..keyed("bounded", |s, c| {
+                let mut b = BoundedLoad::new(s)?;
+                match c {
+                    Change::None => {}
+                    Change::Remove(id) => drop(b.remove(id)?),
+                    Change::Add(server) => b.add(server.clone())?,
+                }
+                Ok(Box::new(b))
+            })
         },
     ];
     all.extend(ketama());
+    all.extend([
+        picker("round-robin", |s, c| changed(RoundRobin::new(s), c), None),
+        picker(
+            "least-loaded",
+            |s, c| changed(LeastLoaded::with_seed(s, 7), c),
+            Some(|servers, fleet, keys| {
+                let b = LeastLoaded::with_seed(servers, 7)?;
+                hold_all(fleet, keys, |_| b.acquire())
+            }),
+        ),
+        picker(
+            "fill-first",
+            |s, c| {
+                changed(
+                    FillFirst::new(s.into_iter().map(|s| s.with_capacity(u64::MAX))),
+                    c,
+                )
+            },
+            Some(|servers, fleet, keys| {
+                // Room for twice the mean: the first half of the fleet takes everything.
+                let cap = (2 * keys.len()).div_ceil(servers.len()) as u64;
+                let b = FillFirst::new(servers.into_iter().map(|s| s.with_capacity(cap)))?;
+                hold_all(fleet, keys, |_| b.acquire())
+            }),
+        ),
+    ]);
     all
 }
-
 /// The libketama-compatible ring, when the crate is built with the `ketama` feature.
 fn ketama() -> Option<Strategy> {
     #[cfg(feature = "ketama")]
-    return Some(keyed("ketama", |s| boxed(loadring::KetamaRing::new(s))));
+    return Some(keyed("ketama", |s, c| {
+        changed(loadring::KetamaRing::new(s), c)
+    }));
     #[cfg(not(feature = "ketama"))]
     None
 }
@@ -295,16 +376,13 @@ impl Fleet {
         }
     }
 
-    /// Fresh servers (with cells of their own), leaving out `skip` and adding the joining one.
-    fn servers(&self, skip: Option<usize>, join: bool) -> Vec<Server> {
-        let mut out: Vec<Server> = (0..self.ids.len())
-            .filter(|&i| Some(i) != skip)
-            .map(|i| Server::new(self.ids[i].as_str()).with_weight(self.weights[i]))
-            .collect();
-        if join {
-            out.push(Server::new(JOINING).with_weight(self.weights[0]));
-        }
-        out
+    /// Fresh servers, with cells of their own.
+    fn servers(&self) -> Vec<Server> {
+        self.ids
+            .iter()
+            .zip(&self.weights)
+            .map(|(id, &w)| Server::new(id.as_str()).with_weight(w))
+            .collect()
     }
 
     /// Which server (global index) each key goes to.
@@ -319,27 +397,34 @@ fn measure(s: &Strategy, fleet: &Fleet, keys: &[String], passes: usize) -> Resul
     let mut builds = Vec::new();
     let mut memory = 0;
     for _ in 0..3 {
-        let servers = fleet.servers(None, false);
-        let live = LIVE.load(Ordering::Relaxed);
+        let servers = fleet.servers();
+        let live = live_bytes();
         let t = Instant::now();
-        let b = (s.build)(servers)?;
+        let b = (s.build)(servers, &Change::None)?;
         builds.push(t.elapsed().as_secs_f64() * 1e6);
-        memory = (LIVE.load(Ordering::Relaxed) - live) as i64;
+        memory = (live_bytes() - live) as i64;
         drop(b);
     }
-    let b = (s.build)(fleet.servers(None, false))?;
+    let b = (s.build)(fleet.servers(), &Change::None)?;
     let mut times: Vec<f64> = (0..passes)
         .map(|_| {
             let t = Instant::now();
-            for k in keys {
-                let _ = black_box(b.pick(black_box(k.as_str())));
+            if s.keyed {
+                for k in keys {
+                    let _ = black_box(b.pick(black_box(k.as_str())));
+                }
+            } else {
+                // Key-free pickers: no key to hash.
+                for _ in keys {
+                    let _ = black_box(b.pick_hash(black_box(0)));
+                }
             }
             t.elapsed().as_secs_f64() * 1e9 / keys.len() as f64
         })
         .collect();
     let before = fleet.assign(b.as_ref(), keys)?;
     let placed = match s.held {
-        Some(held) => held(fleet.servers(None, false), fleet, keys)?,
+        Some(held) => held(fleet.servers(), fleet, keys)?,
         None => before.clone(),
     };
     let mut counts = vec![0u64; fleet.ids.len()];
@@ -364,13 +449,15 @@ fn measure(s: &Strategy, fleet: &Fleet, keys: &[String], passes: usize) -> Resul
     };
     if s.keyed {
         let victim = fleet.ids.len() / 2;
-        let without = (s.build)(fleet.servers(Some(victim), false))?;
+        let gone = Change::Remove(fleet.ids[victim].clone());
+        let without = (s.build)(fleet.servers(), &gone)?;
         row.moved_on_remove = Some(metrics::moved(
             &before,
             &fleet.assign(without.as_ref(), keys)?,
         ));
         row.ideal_on_remove = Some(row.counts[victim] as f64 / keys.len() as f64);
-        let with = (s.build)(fleet.servers(None, true))?;
+        let joining = Server::new(JOINING).with_weight(fleet.weights[0]);
+        let with = (s.build)(fleet.servers(), &Change::Add(joining))?;
         row.moved_on_add = Some(metrics::moved(&before, &fleet.assign(with.as_ref(), keys)?));
         b.set_healthy(&fleet.ids[victim], false)?;
         row.moved_on_unhealthy = Some(metrics::moved(&before, &fleet.assign(b.as_ref(), keys)?));
@@ -650,7 +737,7 @@ mod tests {
     fn a_small_run_gives_known_figures() {
         let fleet = Fleet::new(10, &[1]);
         let keys = generated_keys(20_000);
-        let ring = strategies().into_iter().find(|s| s.name == "ring").unwrap();
+        let ring = find("ring");
         let row = measure(&ring, &fleet, &keys, 1).unwrap();
         assert_eq!(row.counts.iter().sum::<u64>(), 20_000);
         assert_eq!(row.restored, Some(true));
@@ -659,13 +746,36 @@ mod tests {
         assert_eq!(row.moved_on_unhealthy, row.ideal_on_remove);
         assert!((row.moved_on_add.unwrap() - 1.0 / 11.0).abs() < 0.03);
         assert!(row.memory_bytes > 1600 * 16, "memory {}", row.memory_bytes);
-        let modulo = strategies()
-            .into_iter()
-            .find(|s| s.name == "modulo")
-            .unwrap();
+        let modulo = find("modulo");
         let row = measure(&modulo, &fleet, &keys, 1).unwrap();
         assert!(row.moved_on_remove.unwrap() > 0.2);
         assert!(row.peak_to_mean < 1.1);
+        // Jump's removal moves the last bucket into the gap: the removed and the last
+        // server's keys move, about 2/n; a join at the end moves about 1/(n+1).
+        let jump = find("jump");
+        let row = measure(&jump, &fleet, &keys, 1).unwrap();
+        assert!((row.moved_on_remove.unwrap() - 0.2).abs() < 0.03);
+        assert!((row.moved_on_add.unwrap() - 1.0 / 11.0).abs() < 0.03);
+    }
+
+    fn find(name: &str) -> Strategy {
+        strategies().into_iter().find(|s| s.name == name).unwrap()
+    }
+
+    #[test]
+    fn pickers_balance_with_leases_held() {
+        let fleet = Fleet::new(10, &[1]);
+        let keys = generated_keys(10_000);
+        let rr = measure(&find("round-robin"), &fleet, &keys, 1).unwrap();
+        assert_eq!(rr.counts, vec![1000; 10]);
+        assert_eq!(rr.moved_on_remove, None);
+        // Power of two choices keeps every server within a few requests of the mean.
+        let ll = measure(&find("least-loaded"), &fleet, &keys, 1).unwrap();
+        assert!(ll.peak_to_mean <= 1.005, "peak/mean {}", ll.peak_to_mean);
+        // Room for twice the mean: the first five servers take 2000 each, the rest nothing.
+        let ff = measure(&find("fill-first"), &fleet, &keys, 1).unwrap();
+        assert_eq!(ff.counts, [vec![2000; 5], vec![0; 5]].concat());
+        assert_eq!(ff.peak_to_mean, 2.0);
     }
 
     #[test]
