@@ -14,23 +14,24 @@ pub const DEFAULT_EPSILON: f64 = 0.25;
 ///
 /// # Mapping
 ///
-/// [`acquire`](BoundedLoad::acquire) takes a [`BoundedLease`] on a server for one request. With L
-/// leases of this balancer in flight and n servers, the cap is `c = ⌈(1 + ε)(L + 1)/n⌉`
-/// (the average counts the new request). The key walks the ring clockwise from its point,
-/// as [`HashRing`] documents, and goes to the first healthy server that holds fewer than
-/// `c` requests, so that with this one it holds at most `c`. A key keeps its ring server
+/// [`acquire`](BoundedLoad::acquire) takes a [`BoundedLease`] on a server for one request.
+/// With L leases of this balancer in flight and servers of weights wᵢ summing to W, server
+/// i's cap is `cᵢ = ⌈(1 + ε)(L + 1) wᵢ / W⌉` (the average counts the new request; with equal
+/// weights every cap is `⌈(1 + ε)(L + 1)/n⌉`). The key walks the ring clockwise from its
+/// point, as [`HashRing`] documents, and goes to the first healthy server that holds fewer
+/// than its cap, so that with this one it holds at most its cap. A key keeps its ring server
 /// while that server is under the cap, and overflow goes on to the next servers clockwise.
 /// The check and the count are one compare-exchange, so racing picks cannot overshoot the
 /// cap together.
 ///
 /// If none qualifies within the first n steps of the walk (n runs of one server's points),
-/// the pick counts the healthy servers h (an O(n) scan, only then), sets
-/// `c = ⌈(1 + ε)(L + 1)/h⌉` and walks the whole ring from the key's point. With every server
-/// healthy the cap is the same and this finds the first server under it; with some
-/// unhealthy, the healthy ones may carry more than the average over all n. Some server
-/// always qualifies then, unless requests in flight are also counted on the same servers by
-/// other balancers (clones of a [`Server`] share its counter): if none does, the pick
-/// returns [`Error::Saturated`].
+/// the pick sums the weights of the healthy servers, H (an O(n) scan, only then), takes
+/// `cᵢ = ⌈(1 + ε)(L + 1) wᵢ / H⌉` and walks the whole ring from the key's point. With every
+/// server healthy the caps are the same and this finds the first server under its cap; with
+/// some unhealthy, the healthy ones may carry more than their share of the whole fleet. The
+/// caps then add up to more than L + 1, so some server always qualifies, unless requests in
+/// flight are also counted on the same servers by other balancers (clones of a [`Server`]
+/// share its counter): if none does, the pick returns [`Error::Saturated`].
 ///
 /// So a pick never leaves a server above the cap of the moment it was made, whatever the
 /// sequence of acquires and releases. (A release lowers the average and thus the cap, and a
@@ -58,6 +59,8 @@ pub const DEFAULT_EPSILON: f64 = 0.25;
 /// ```
 pub struct BoundedLoad {
     ring: HashRing,
+    /// The sum of the servers' weights.
+    weight_sum: u64,
     epsilon: f64,
     /// Leases of this balancer in flight.
     leased: AtomicU64,
@@ -147,6 +150,7 @@ impl BoundedLoad {
             });
         }
         Ok(BoundedLoad {
+            weight_sum: weight_sum(&ring, |_| true),
             ring,
             epsilon,
             leased: AtomicU64::new(0),
@@ -191,27 +195,33 @@ impl BoundedLoad {
     ///
     /// Errors: those of [`HashRing::add`].
     pub fn add(&mut self, server: impl Into<Server>) -> Result<(), Error> {
-        self.ring.add(server)
+        self.ring.add(server)?;
+        self.weight_sum = weight_sum(&self.ring, |_| true);
+        Ok(())
     }
 
     /// Removes the server with this id from the ring.
     ///
     /// Errors: those of [`HashRing::remove`].
     pub fn remove(&mut self, id: &str) -> Result<Server, Error> {
-        self.ring.remove(id)
+        let server = self.ring.remove(id)?;
+        self.weight_sum = weight_sum(&self.ring, |_| true);
+        Ok(server)
     }
 
     /// Changes a server's weight on the ring.
     ///
     /// Errors: those of [`HashRing::set_weight`].
     pub fn set_weight(&mut self, id: &str, weight: u32) -> Result<(), Error> {
-        self.ring.set_weight(id, weight)
+        self.ring.set_weight(id, weight)?;
+        self.weight_sum = weight_sum(&self.ring, |_| true);
+        Ok(())
     }
 
-    /// `⌈(1 + ε) × total / n⌉`, without a call to `ceil`.
+    /// `⌈(1 + ε) × total × weight / weight_sum⌉`, without a call to `ceil`.
     #[inline]
-    fn cap(&self, total: u64, n: usize) -> u64 {
-        let x = (1.0 + self.epsilon) * total as f64 / n as f64;
+    fn cap(&self, total: u64, weight: u32, weight_sum: u64) -> u64 {
+        let x = (1.0 + self.epsilon) * total as f64 * f64::from(weight) / weight_sum as f64;
         let c = x as u64;
         if (c as f64) < x { c + 1 } else { c }
     }
@@ -225,28 +235,31 @@ impl BoundedLoad {
         mut take: impl FnMut(&Server, u64) -> bool,
     ) -> Result<usize, Error> {
         let servers = self.ring.servers();
-        let n = servers.len();
         let total = self.leased.load(Ordering::Acquire) + 1;
-        let cap = self.cap(total, n);
-        for i in self.ring.clockwise(hash).take(n) {
+        for i in self.ring.clockwise(hash).take(servers.len()) {
             let s = &servers[i];
-            if s.is_healthy() && take(s, cap) {
+            if s.is_healthy() && take(s, self.cap(total, s.weight(), self.weight_sum)) {
                 return Ok(i);
             }
         }
-        let healthy = self.ring.healthy_count();
+        let healthy = weight_sum(&self.ring, Server::is_healthy);
         if healthy == 0 {
             return Err(Error::NoHealthyServer);
         }
-        let cap = self.cap(total, healthy);
         for i in self.ring.clockwise(hash) {
             let s = &servers[i];
-            if s.is_healthy() && take(s, cap) {
+            if s.is_healthy() && take(s, self.cap(total, s.weight(), healthy)) {
                 return Ok(i);
             }
         }
         Err(Error::Saturated)
     }
+}
+
+/// The sum of the weights of the ring's servers that `counted` accepts.
+fn weight_sum(ring: &HashRing, counted: impl Fn(&Server) -> bool) -> u64 {
+    let servers = ring.servers().iter().filter(|s| counted(s));
+    servers.map(|s| u64::from(s.weight())).sum()
 }
 
 impl Balancer for BoundedLoad {
@@ -392,6 +405,33 @@ mod tests {
                         held.swap_remove(i.index(held.len())).release();
                     }
                     _ => {}
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn caps_follow_weights(
+            n in 1usize..10,
+            epsilon in 0.01f64..2.0,
+            keys in prop::collection::vec(any::<u32>(), 1..400),
+        ) {
+            let servers = ids(n)
+                .into_iter()
+                .enumerate()
+                .map(|(i, id)| Server::new(id).with_weight(1 + i as u32 % 3));
+            let ring = HashRing::with_options(servers, RingOptions::default().with_points_per_weight(16))
+                .unwrap();
+            let b = BoundedLoad::from_ring(ring, epsilon).unwrap();
+            let w: u64 = b.servers().iter().map(|s| u64::from(s.weight())).sum();
+            let mut held = Vec::new();
+            for k in keys {
+                held.push(b.acquire(&k).unwrap());
+                let total = held.len() as u64;
+                for s in b.servers() {
+                    let cap = ((1.0 + epsilon) * total as f64 * f64::from(s.weight()) / w as f64).ceil();
+                    prop_assert!(s.in_flight() as f64 <= cap, "{} holds {} > {cap}", s.id(), s.in_flight());
                 }
             }
         }
