@@ -3,7 +3,7 @@
 use std::hint::black_box;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
-use loadring::{HashRing, Modulo};
+use loadring::{HashRing, Maglev, Modulo};
 
 fn ids(n: usize) -> Vec<String> {
     (0..n)
@@ -18,6 +18,16 @@ fn builds(c: &mut Criterion) {
         let ids = ids(n);
         group.bench_function(BenchmarkId::from_parameter(n), |b| {
             b.iter(|| HashRing::new(black_box(&ids).iter().map(String::as_str)).unwrap())
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("maglev_build");
+    group.sample_size(10);
+    for n in [100, 1000] {
+        let ids = ids(n);
+        group.bench_function(BenchmarkId::from_parameter(n), |b| {
+            b.iter(|| Maglev::new(black_box(&ids).iter().map(String::as_str)).unwrap())
         });
     }
     group.finish();

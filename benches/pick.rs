@@ -1,9 +1,17 @@
-//! Pick latency per strategy and fleet size, with hashing alone as the floor.
+//! Pick latency of every keyed strategy per fleet size, on one key set, with hashing alone
+//! as the floor. (The key-free pickers are in `pickers.rs`.)
+//!
+//! `cargo bench --all-features --bench pick -- --warm-up-time 1 --measurement-time 3`
 
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use loadring::{Balancer, BalancerExt, HashRing, KeyHasher, Modulo};
+use std::hash::{BuildHasher, RandomState};
+
+use loadring::{
+    Balancer, BalancerExt, BoundedLoad, HashRing, Jump, KeyHasher, Maglev, Modulo, Rendezvous,
+    Server,
+};
 
 const SIZES: [usize; 4] = [10, 100, 1000, 10_000];
 
@@ -55,6 +63,15 @@ fn hashing(c: &mut Criterion) {
             })
         });
     }
+    // std's default hasher (SipHash-1-3 with a random key), as a point of reference.
+    let std_hasher = RandomState::new();
+    let mut i = 0;
+    group.bench_function("std_default_hasher", |bench| {
+        bench.iter(|| {
+            i = (i + 1) & 1023;
+            std_hasher.hash_one(black_box(&keys[i]))
+        })
+    });
     group.finish();
 }
 
@@ -69,6 +86,61 @@ fn ring(c: &mut Criterion) {
         HashRing::new(ids.iter().map(String::as_str)).unwrap()
     });
 }
+
+fn jump(c: &mut Criterion) {
+    bench_pick(c, "jump_pick", |ids| {
+        Jump::new(ids.iter().map(String::as_str)).unwrap()
+    });
+}
+
+fn maglev(c: &mut Criterion) {
+    bench_pick(c, "maglev_pick", |ids| {
+        Maglev::new(ids.iter().map(String::as_str)).unwrap()
+    });
+}
+
+fn rendezvous(c: &mut Criterion) {
+    bench_pick(c, "rendezvous_pick", |ids| {
+        Rendezvous::new(ids.iter().map(String::as_str)).unwrap()
+    });
+    bench_pick(c, "rendezvous_weighted_pick", |ids| {
+        let weighted = ids.iter().enumerate();
+        Rendezvous::new(
+            weighted.map(|(i, s)| Server::new(s.as_str()).with_weight(1 + i as u32 % 3)),
+        )
+        .unwrap()
+    });
+}
+
+fn bounded(c: &mut Criterion) {
+    bench_pick(c, "bounded_pick", |ids| {
+        BoundedLoad::new(ids.iter().map(String::as_str)).unwrap()
+    });
+    // A lease taken and released: the compare-exchange and the counters included.
+    let keys = keys();
+    let mut group = c.benchmark_group("bounded_lease");
+    for n in SIZES {
+        let b = BoundedLoad::new(ids(n).iter().map(String::as_str)).unwrap();
+        let mut i = 0;
+        group.bench_function(BenchmarkId::from_parameter(n), |bench| {
+            bench.iter(|| {
+                i = (i + 1) & 1023;
+                b.acquire(black_box(&keys[i])).map(|lease| lease.weight())
+            })
+        });
+    }
+    group.finish();
+}
+
+#[cfg(feature = "ketama")]
+fn ketama(c: &mut Criterion) {
+    bench_pick(c, "ketama_pick", |ids| {
+        loadring::KetamaRing::new(ids.iter().map(String::as_str)).unwrap()
+    });
+}
+
+#[cfg(not(feature = "ketama"))]
+fn ketama(_: &mut Criterion) {}
 
 fn ring_one_unhealthy(c: &mut Criterion) {
     bench_pick(c, "ring_pick_one_unhealthy", |ids| {
@@ -96,6 +168,11 @@ criterion_group!(
     modulo,
     ring,
     ring_one_unhealthy,
+    jump,
+    maglev,
+    rendezvous,
+    bounded,
+    ketama,
     health_flip
 );
 criterion_main!(benches);
