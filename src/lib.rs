@@ -102,3 +102,8 @@ pub use ring::{HashRing, MAX_RING_POINTS, RingOptions};
 pub use round_robin::{MAX_ROUND_ROBIN_SLOTS, RoundRobin};
 pub use server::Server;
 pub use shared::{Reader, Rebuild, Shared, Snapshot};
+
+/// The README's examples, compiled and run as doctests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
