@@ -46,7 +46,6 @@ pub enum Overflow {
 #[derive(Debug, Clone)]
 pub struct FillFirst {
     fleet: Fleet,
-    hasher: KeyHasher,
     /// Each server's capacity, by index (checked to be at least 1).
     capacities: Vec<u64>,
     overflow: Overflow,
@@ -74,7 +73,6 @@ impl FillFirst {
             .collect::<Result<_, _>>()?;
         Ok(FillFirst {
             fleet,
-            hasher: KeyHasher::default(),
             capacities,
             overflow: Overflow::default(),
         })
@@ -83,13 +81,6 @@ impl FillFirst {
     /// Chooses what happens when every healthy server is full.
     pub fn with_overflow(mut self, overflow: Overflow) -> Self {
         self.overflow = overflow;
-        self
-    }
-
-    /// Uses `hasher` for [`BalancerExt`](crate::BalancerExt)'s key hashing (keys are ignored
-    /// all the same).
-    pub fn with_hasher(mut self, hasher: KeyHasher) -> Self {
-        self.hasher = hasher;
         self
     }
 
@@ -196,8 +187,10 @@ impl Balancer for FillFirst {
         self.fleet.position(id)
     }
 
+    /// Keys are ignored; [`BalancerExt::pick`](crate::BalancerExt::pick) hashes them with
+    /// the default XXH3 all the same.
     fn hasher(&self) -> &KeyHasher {
-        &self.hasher
+        &KeyHasher::Xxh3
     }
 }
 
@@ -211,9 +204,7 @@ impl crate::Acquire for FillFirst {
 impl crate::Rebuild for FillFirst {
     /// The same overflow policy over `servers`.
     fn rebuild(&self, servers: Vec<Server>) -> Result<Self, Error> {
-        Ok(FillFirst::new(servers)?
-            .with_overflow(self.overflow)
-            .with_hasher(self.hasher))
+        Ok(FillFirst::new(servers)?.with_overflow(self.overflow))
     }
 }
 

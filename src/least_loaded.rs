@@ -75,7 +75,6 @@ struct Rng(AtomicU64);
 #[derive(Debug)]
 pub struct LeastLoaded {
     fleet: Fleet,
-    hasher: KeyHasher,
     choice: Choice,
     source: LoadSource,
     rng: Rng,
@@ -103,7 +102,6 @@ impl LeastLoaded {
     {
         Ok(LeastLoaded {
             fleet: Fleet::new(servers)?,
-            hasher: KeyHasher::default(),
             choice: Choice::default(),
             source: LoadSource::default(),
             rng: Rng(AtomicU64::new(seed)),
@@ -119,13 +117,6 @@ impl LeastLoaded {
     /// Reads loads from the requests in flight or from reported figures.
     pub fn with_load_source(mut self, source: LoadSource) -> Self {
         self.source = source;
-        self
-    }
-
-    /// Uses `hasher` for [`BalancerExt`](crate::BalancerExt)'s key hashing (keys are ignored
-    /// all the same).
-    pub fn with_hasher(mut self, hasher: KeyHasher) -> Self {
-        self.hasher = hasher;
         self
     }
 
@@ -268,7 +259,6 @@ impl Clone for LeastLoaded {
     fn clone(&self) -> Self {
         LeastLoaded {
             fleet: self.fleet.clone(),
-            hasher: self.hasher,
             choice: self.choice,
             source: self.source,
             rng: Rng(AtomicU64::new(self.rng.0.load(Ordering::Relaxed))),
@@ -292,8 +282,10 @@ impl Balancer for LeastLoaded {
         self.fleet.position(id)
     }
 
+    /// Keys are ignored; [`BalancerExt::pick`](crate::BalancerExt::pick) hashes them with
+    /// the default XXH3 all the same.
     fn hasher(&self) -> &KeyHasher {
-        &self.hasher
+        &KeyHasher::Xxh3
     }
 }
 
@@ -309,7 +301,6 @@ impl crate::Rebuild for LeastLoaded {
     fn rebuild(&self, servers: Vec<Server>) -> Result<Self, Error> {
         Ok(LeastLoaded {
             fleet: Fleet::new(servers)?,
-            hasher: self.hasher,
             choice: self.choice,
             source: self.source,
             rng: Rng(AtomicU64::new(self.rng.0.load(Ordering::Relaxed))),

@@ -66,7 +66,6 @@ struct Counter(AtomicU64);
 #[derive(Debug)]
 pub struct RoundRobin {
     fleet: Fleet,
-    hasher: KeyHasher,
     /// One period of server indices; empty when all weights are equal.
     order: Box<[u32]>,
     /// Slots in one period.
@@ -85,10 +84,10 @@ impl RoundRobin {
         I: IntoIterator,
         I::Item: Into<Server>,
     {
-        Self::build(Fleet::new(servers)?, KeyHasher::default(), 0)
+        Self::build(Fleet::new(servers)?, 0)
     }
 
-    fn build(fleet: Fleet, hasher: KeyHasher, step: u64) -> Result<Self, Error> {
+    fn build(fleet: Fleet, step: u64) -> Result<Self, Error> {
         let weights: Vec<u64> = fleet
             .servers()
             .iter()
@@ -110,18 +109,10 @@ impl RoundRobin {
         };
         Ok(RoundRobin {
             fleet,
-            hasher,
             order,
             period,
             next: Counter(AtomicU64::new(step)),
         })
-    }
-
-    /// Uses `hasher` for [`BalancerExt`](crate::BalancerExt)'s key hashing (keys are ignored
-    /// all the same; this only keeps `hasher()` consistent across a service's balancers).
-    pub fn with_hasher(mut self, hasher: KeyHasher) -> Self {
-        self.hasher = hasher;
-        self
     }
 
     /// Slots in one period of the rotation.
@@ -199,7 +190,6 @@ impl Clone for RoundRobin {
     fn clone(&self) -> Self {
         RoundRobin {
             fleet: self.fleet.clone(),
-            hasher: self.hasher,
             order: self.order.clone(),
             period: self.period,
             next: Counter(AtomicU64::new(self.step())),
@@ -226,15 +216,17 @@ impl Balancer for RoundRobin {
         self.fleet.position(id)
     }
 
+    /// Keys are ignored; [`BalancerExt::pick`](crate::BalancerExt::pick) hashes them with
+    /// the default XXH3 all the same.
     fn hasher(&self) -> &KeyHasher {
-        &self.hasher
+        &KeyHasher::Xxh3
     }
 }
 
 impl crate::Rebuild for RoundRobin {
     /// The same rotation over `servers`, continuing at the current step.
     fn rebuild(&self, servers: Vec<Server>) -> Result<Self, Error> {
-        Self::build(Fleet::new(servers)?, self.hasher, self.step())
+        Self::build(Fleet::new(servers)?, self.step())
     }
 }
 
