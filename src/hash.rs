@@ -71,6 +71,15 @@ impl KeyHasher {
     /// Hashes raw bytes.
     #[inline]
     pub fn hash_bytes(&self, bytes: &[u8]) -> u64 {
+        // The default stays small enough to inline into every pick; the others are calls.
+        match self {
+            KeyHasher::Xxh3 => xxh3_64_with_seed(bytes, DEFAULT_SEED),
+            _ => self.hash_bytes_keyed(bytes),
+        }
+    }
+
+    #[inline(never)]
+    fn hash_bytes_keyed(&self, bytes: &[u8]) -> u64 {
         match self {
             KeyHasher::Xxh3 => xxh3_64_with_seed(bytes, DEFAULT_SEED),
             KeyHasher::SipHash13 { key } => {
