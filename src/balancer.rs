@@ -149,8 +149,9 @@ pub trait BalancerExt: Balancer {
     /// The first of at most `max_iterations` ranked candidates for `key` that `accept` takes
     /// (at most [`MAX_CANDIDATES`]); allocates nothing.
     ///
-    /// Errors: [`Error::NoHealthyServer`] when no server is healthy, [`Error::NoneAccepted`]
-    /// when `accept` turned every candidate down.
+    /// Errors: the pick's error when there is no candidate ([`Error::NoHealthyServer`],
+    /// [`Error::Saturated`], …), [`Error::NoneAccepted`] when `accept` turned every candidate
+    /// down.
     fn select_with<K, F>(
         &self,
         key: &K,
@@ -163,13 +164,11 @@ pub trait BalancerExt: Balancer {
     {
         let mut buf = [0usize; MAX_CANDIDATES];
         let max = max_iterations.min(MAX_CANDIDATES);
-        let n = self.candidates_hash(key.hash_with(self.hasher()), &mut buf[..max]);
+        let hash = key.hash_with(self.hasher());
+        let n = self.candidates_hash(hash, &mut buf[..max]);
         if n == 0 && max > 0 {
-            return Err(if self.is_empty() {
-                Error::NoServers
-            } else {
-                Error::NoHealthyServer
-            });
+            // No candidate: the pick says why (no healthy server, all saturated, …).
+            return self.pick_hash(hash).and(Err(Error::NoHealthyServer));
         }
         buf[..n]
             .iter()

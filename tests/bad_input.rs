@@ -88,3 +88,20 @@ fn keys_of_any_bytes_and_ids_of_any_text() {
         );
     }
 }
+
+#[test]
+fn select_with_reports_why_there_is_no_candidate() {
+    let ff = FillFirst::new([Server::new("a").with_capacity(1)]).unwrap();
+    let lease = ff.acquire().unwrap();
+    assert_eq!(
+        ff.select_with("k", 4, |_| true).unwrap_err(),
+        Error::Saturated
+    );
+    drop(lease);
+    assert_eq!(ff.select_with("k", 4, |_| true).unwrap().id(), "a");
+    ff.set_healthy("a", false).unwrap();
+    assert_eq!(
+        ff.select_with("k", 4, |_| true).unwrap_err(),
+        Error::NoHealthyServer
+    );
+}
