@@ -199,10 +199,7 @@ impl Balancer for Jump {
         if first.is_healthy() {
             return Ok(first);
         }
-        self.walk(hash)
-            .find(|&i| self.fleet.is_healthy(i))
-            .map(|i| &self.fleet.servers()[i])
-            .ok_or(Error::NoHealthyServer)
+        self.fleet.first_healthy(self.walk(hash))
     }
 
     fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {

@@ -122,10 +122,7 @@ impl Balancer for Modulo {
         if self.fleet.is_healthy(first) {
             return Ok(&self.fleet.servers()[first]);
         }
-        self.walk(hash)
-            .find(|&i| self.fleet.is_healthy(i))
-            .map(|i| &self.fleet.servers()[i])
-            .ok_or(Error::NoHealthyServer)
+        self.fleet.first_healthy(self.walk(hash))
     }
 
     fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {

@@ -296,6 +296,18 @@ impl Fleet {
         self.servers[i].is_healthy()
     }
 
+    /// The first healthy server that `walk` meets.
+    #[inline]
+    pub(crate) fn first_healthy(
+        &self,
+        walk: impl IntoIterator<Item = usize>,
+    ) -> Result<&Server, Error> {
+        walk.into_iter()
+            .map(|i| &self.servers[i])
+            .find(|s| s.is_healthy())
+            .ok_or(Error::NoHealthyServer)
+    }
+
     /// Writes the distinct healthy servers that `walk` meets into `out`, in the walk's order,
     /// and returns how many. Past a short walk it stops as soon as every healthy server is
     /// found, so a long walk (a whole table) costs little when few servers are healthy.
