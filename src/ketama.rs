@@ -5,9 +5,6 @@ use md5::{Digest, Md5};
 use crate::server::Fleet;
 use crate::{Balancer, Error, KeyHasher, MAX_RING_POINTS, Server};
 
-/// After this many points of unhealthy servers, a walk checks how many servers are healthy.
-const QUICK_WALK: usize = 64;
-
 /// The ketama hash of a key: MD5 of its bytes, the first 4 bytes read as a little-endian
 /// `u32` (what libketama calls `ketama_hashi`, and libmemcached's MD5 key hash).
 ///
@@ -238,36 +235,23 @@ fn digest_count(flavor: KetamaFlavor, w: u32, total: u64, n: usize) -> u32 {
     x.floor() as u32
 }
 
+impl KetamaRing {
+    /// The owners met clockwise from the key's point, then every server in order (servers
+    /// without points come last): the order of fallback and of candidates.
+    fn walk_from(&self, hash: u64) -> impl Iterator<Item = usize> + '_ {
+        let on_ring = (!self.points.is_empty()).then(|| self.walk(self.point_at(hash as u32)));
+        on_ring.into_iter().flatten().chain(0..self.fleet.len())
+    }
+}
+
 impl Balancer for KetamaRing {
     #[inline]
     fn pick_hash(&self, hash: u64) -> Result<&Server, Error> {
-        let servers = self.fleet.servers();
-        if self.points.is_empty() {
-            return servers
-                .iter()
-                .find(|s| s.is_healthy())
-                .ok_or(Error::NoHealthyServer);
-        }
-        let start = self.point_at(hash as u32);
-        for (step, owner) in self.walk(start).enumerate() {
-            if servers[owner].is_healthy() {
-                return Ok(&servers[owner]);
-            }
-            if step == QUICK_WALK && !self.fleet.any_healthy() {
-                return Err(Error::NoHealthyServer);
-            }
-        }
-        servers
-            .iter()
-            .find(|s| s.is_healthy())
-            .ok_or(Error::NoHealthyServer)
+        self.fleet.first_healthy(self.walk_from(hash))
     }
 
     fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {
-        let on_ring = (!self.points.is_empty()).then(|| self.walk(self.point_at(hash as u32)));
-        // Healthy servers without points come last, in their order.
-        let walk = on_ring.into_iter().flatten().chain(0..self.fleet.len());
-        self.fleet.ranked(walk, out)
+        self.fleet.ranked(self.walk_from(hash), out)
     }
 
     fn servers(&self) -> &[Server] {

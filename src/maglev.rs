@@ -18,9 +18,6 @@ const OFFSET_SEED: u64 = 0x6d61_676c_6576_2d6f;
 /// Seed of a server's skip hash: the ASCII bytes of `"maglev-s"` as a big-endian `u64`.
 const SKIP_SEED: u64 = 0x6d61_676c_6576_2d73;
 
-/// After this many slots of unhealthy servers, a pick checks that any server is healthy.
-const QUICK_WALK: usize = 64;
-
 /// Options of a [`Maglev`] table.
 ///
 /// ```
@@ -300,16 +297,8 @@ impl Balancer for Maglev {
         if first.is_healthy() {
             return Ok(first);
         }
-        for (step, s) in self.following(slot).enumerate() {
-            let server = &servers[self.table[s] as usize];
-            if server.is_healthy() {
-                return Ok(server);
-            }
-            if step == QUICK_WALK && !self.fleet.any_healthy() {
-                break;
-            }
-        }
-        Err(Error::NoHealthyServer)
+        let walk = self.following(slot).map(|s| self.table[s] as usize);
+        self.fleet.first_healthy(walk)
     }
 
     fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {

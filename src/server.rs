@@ -204,6 +204,9 @@ impl From<&Server> for Server {
     }
 }
 
+/// Steps of a fallback walk before it checks that some server is healthy at all.
+const QUICK_WALK: usize = 64;
+
 /// The servers of one balancer in their given order, with an id index for O(1) look-ups.
 ///
 /// Constructors of every strategy validate through [`Fleet::new`]: at least one server,
@@ -296,23 +299,28 @@ impl Fleet {
         self.servers[i].is_healthy()
     }
 
-    /// The first healthy server that `walk` meets.
+    /// The first healthy server that `walk` meets. Past a short walk it makes sure some server
+    /// is healthy, so a long walk (a whole table) ends at once when none is.
     #[inline]
     pub(crate) fn first_healthy(
         &self,
         walk: impl IntoIterator<Item = usize>,
     ) -> Result<&Server, Error> {
-        walk.into_iter()
-            .map(|i| &self.servers[i])
-            .find(|s| s.is_healthy())
-            .ok_or(Error::NoHealthyServer)
+        for (step, i) in walk.into_iter().enumerate() {
+            if self.servers[i].is_healthy() {
+                return Ok(&self.servers[i]);
+            }
+            if step == QUICK_WALK && !self.any_healthy() {
+                break;
+            }
+        }
+        Err(Error::NoHealthyServer)
     }
 
     /// Writes the distinct healthy servers that `walk` meets into `out`, in the walk's order,
     /// and returns how many. Past a short walk it stops as soon as every healthy server is
     /// found, so a long walk (a whole table) costs little when few servers are healthy.
     pub(crate) fn ranked(&self, walk: impl IntoIterator<Item = usize>, out: &mut [usize]) -> usize {
-        const QUICK_WALK: usize = 64;
         let (mut n, mut want) = (0, out.len());
         for (step, i) in walk.into_iter().enumerate() {
             if n >= want {
