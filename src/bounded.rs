@@ -2,9 +2,10 @@
 //! whose servers turn keys away once they hold more than their share of requests.
 
 use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::{Balancer, Error, HashRing, Key, KeyHasher, Server};
+use crate::{Balancer, Error, HashRing, Key, KeyHasher, Lease, Server};
 
 /// The default ε of [`BoundedLoad`]: no server holds more than ⌈1.25 × the average⌉.
 pub const DEFAULT_EPSILON: f64 = 0.25;
@@ -14,7 +15,7 @@ pub const DEFAULT_EPSILON: f64 = 0.25;
 ///
 /// # Mapping
 ///
-/// [`acquire`](BoundedLoad::acquire) takes a [`BoundedLease`] on a server for one request.
+/// [`acquire`](BoundedLoad::acquire) takes a [`Lease`] on a server for one request.
 /// With L leases of this balancer in flight and servers of weights wᵢ summing to W, server
 /// i's cap is `cᵢ = ⌈(1 + ε)(L + 1) wᵢ / W⌉` (the average counts the new request; with equal
 /// weights every cap is `⌈(1 + ε)(L + 1)/n⌉`). The key walks the ring clockwise from its
@@ -63,48 +64,7 @@ pub struct BoundedLoad {
     weight_sum: u64,
     epsilon: f64,
     /// Leases of this balancer in flight.
-    leased: AtomicU64,
-}
-
-/// A request counted in flight on a server of a [`BoundedLoad`]; dropping it (also while
-/// unwinding from a panic) ends the request.
-#[must_use = "the request is counted only while the lease is alive"]
-pub struct BoundedLease<'a> {
-    server: &'a Server,
-    leased: &'a AtomicU64,
-}
-
-impl<'a> BoundedLease<'a> {
-    /// The server that serves the request (the lease also dereferences to it).
-    pub fn server(&self) -> &'a Server {
-        self.server
-    }
-
-    /// Ends the request now (the same as dropping the lease).
-    pub fn release(self) {}
-}
-
-impl std::ops::Deref for BoundedLease<'_> {
-    type Target = Server;
-
-    fn deref(&self) -> &Server {
-        self.server
-    }
-}
-
-impl Drop for BoundedLease<'_> {
-    fn drop(&mut self) {
-        self.server.end_request();
-        self.leased.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-impl fmt::Debug for BoundedLease<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BoundedLease")
-            .field("server", &self.server.id())
-            .finish()
-    }
+    leased: Arc<AtomicU64>,
 }
 
 impl fmt::Debug for BoundedLoad {
@@ -153,7 +113,7 @@ impl BoundedLoad {
             weight_sum: weight_sum(&ring, |_| true),
             ring,
             epsilon,
-            leased: AtomicU64::new(0),
+            leased: Arc::default(),
         })
     }
 
@@ -177,18 +137,14 @@ impl BoundedLoad {
     ///
     /// Errors: [`Error::NoHealthyServer`], [`Error::Saturated`].
     #[inline]
-    pub fn acquire<K: Key + ?Sized>(&self, key: &K) -> Result<BoundedLease<'_>, Error> {
+    pub fn acquire<K: Key + ?Sized>(&self, key: &K) -> Result<Lease<'_>, Error> {
         self.acquire_hash(key.hash_with(self.ring.hasher()))
     }
 
     /// [`acquire`](BoundedLoad::acquire) for a key whose hash the caller already holds.
-    pub fn acquire_hash(&self, hash: u64) -> Result<BoundedLease<'_>, Error> {
+    pub fn acquire_hash(&self, hash: u64) -> Result<Lease<'_>, Error> {
         let i = self.choose(hash, |s, cap| s.try_begin_request(cap))?;
-        self.leased.fetch_add(1, Ordering::AcqRel);
-        Ok(BoundedLease {
-            server: &self.ring.servers()[i],
-            leased: &self.leased,
-        })
+        Ok(Lease::counted_in(&self.ring.servers()[i], &self.leased))
     }
 
     /// Adds a server to the ring.
@@ -338,7 +294,7 @@ mod tests {
             ops in prop::collection::vec(op(), 1..300),
         ) {
             let b = bounded(n, epsilon);
-            let mut held: Vec<BoundedLease<'_>> = Vec::new();
+            let mut held: Vec<Lease<'_>> = Vec::new();
             for op in ops {
                 match op {
                     Op::Acquire(key) => {
@@ -346,7 +302,7 @@ mod tests {
                             b.servers().iter().filter(|s| s.is_healthy()).collect();
                         match b.acquire(&key) {
                             Ok(lease) => {
-                                let s = lease.server();
+                                let s = lease.server().clone();
                                 prop_assert!(s.is_healthy());
                                 held.push(lease);
                                 let total = held.len() as u64;
@@ -386,7 +342,7 @@ mod tests {
             // The model: the cap from the count of leases, then the first server under it
             // in the order of the key's clockwise walk (every server healthy).
             let b = bounded(n, 0.25);
-            let mut held: Vec<BoundedLease<'_>> = Vec::new();
+            let mut held: Vec<Lease<'_>> = Vec::new();
             for op in ops {
                 match op {
                     Op::Acquire(key) => {
@@ -438,6 +394,23 @@ mod tests {
     }
 
     #[test]
+    fn an_owned_lease_keeps_both_counts_and_outlives_the_balancer() {
+        let b = bounded(4, 0.25);
+        let lease = b.acquire("k").unwrap().into_owned();
+        let server = lease.server().clone();
+        assert_eq!((b.in_flight(), server.in_flight()), (1, 1));
+        let again = lease.into_owned();
+        assert_eq!((b.in_flight(), server.in_flight()), (1, 1));
+        drop(again);
+        assert_eq!((b.in_flight(), server.in_flight()), (0, 0));
+        let kept = b.acquire("k").unwrap().into_owned();
+        drop(b);
+        assert_eq!(server.in_flight(), 1);
+        drop(kept);
+        assert_eq!(server.in_flight(), 0);
+    }
+
+    #[test]
     fn with_nothing_in_flight_keys_follow_the_ring() {
         let b = bounded(20, 0.25);
         for k in 0..2000u32 {
@@ -480,7 +453,7 @@ mod tests {
     #[test]
     fn a_hot_key_overflows_clockwise_and_the_cap_holds() {
         let b = bounded(10, 0.25);
-        let leases: Vec<BoundedLease<'_>> = (0..1000).map(|_| b.acquire("hot").unwrap()).collect();
+        let leases: Vec<Lease<'_>> = (0..1000).map(|_| b.acquire("hot").unwrap()).collect();
         let c = cap(0.25, 1000, 10);
         let loads: Vec<u64> = b.servers().iter().map(Server::in_flight).collect();
         assert!(loads.iter().all(|&l| l <= c), "{loads:?} over {c}");
@@ -526,7 +499,7 @@ mod tests {
                     })
                 })
                 .collect();
-            let leases: Vec<Vec<BoundedLease<'_>>> =
+            let leases: Vec<Vec<Lease<'_>>> =
                 handles.into_iter().map(|h| h.join().unwrap()).collect();
             let total = u64::from(4 * per_thread);
             assert_eq!(b.in_flight(), total);
@@ -550,7 +523,7 @@ mod tests {
         for s in &b.servers()[..3] {
             s.set_healthy(false);
         }
-        let leases: Vec<BoundedLease<'_>> = (0..50u32).map(|k| b.acquire(&k).unwrap()).collect();
+        let leases: Vec<Lease<'_>> = (0..50u32).map(|k| b.acquire(&k).unwrap()).collect();
         assert_eq!(b.servers()[3].in_flight(), 50);
         drop(leases);
         b.servers()[3].set_healthy(false);

@@ -3,14 +3,18 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::ops::Deref;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::{Balancer, Error, Server};
 
 /// One request in flight on one server, counted in the server's
 /// [`in_flight`](Server::in_flight) cell until the lease is dropped.
 ///
-/// [`LeastLoaded::acquire`](crate::LeastLoaded::acquire) and
-/// [`FillFirst::acquire`](crate::FillFirst::acquire) hand them out. Keep the lease for as long
+/// [`LeastLoaded::acquire`](crate::LeastLoaded::acquire),
+/// [`FillFirst::acquire`](crate::FillFirst::acquire) and
+/// [`BoundedLoad::acquire`](crate::BoundedLoad::acquire) hand them out (the last also counts
+/// the request among the balancer's leases, which set its cap). Keep the lease for as long
 /// as the request runs and drop it when the answer is in; the count is released on every
 /// path, including a panic that unwinds through the caller.
 ///
@@ -37,6 +41,9 @@ use crate::{Balancer, Error, Server};
 #[must_use = "dropping a lease ends its request at once"]
 pub struct Lease<'a> {
     server: Cow<'a, Server>,
+    /// A balancer-wide count the request is in too (bounded loads' leases in flight).
+    /// Borrowed exactly when `server` is.
+    group: Option<Cow<'a, Arc<AtomicU64>>>,
 }
 
 impl<'a> Lease<'a> {
@@ -46,6 +53,7 @@ impl<'a> Lease<'a> {
         server.begin_request();
         Lease {
             server: Cow::Borrowed(server),
+            group: None,
         }
     }
 
@@ -55,7 +63,18 @@ impl<'a> Lease<'a> {
         // Lazily: a lease built and dropped on failure would release a count it never took.
         server.try_begin_request(limit).then(|| Lease {
             server: Cow::Borrowed(server),
+            group: None,
         })
+    }
+
+    /// The lease of a request already counted on `server`, counted in `group` too.
+    #[inline]
+    pub(crate) fn counted_in(server: &'a Server, group: &'a Arc<AtomicU64>) -> Self {
+        group.fetch_add(1, Ordering::AcqRel);
+        Lease {
+            server: Cow::Borrowed(server),
+            group: Some(Cow::Borrowed(group)),
+        }
     }
 
     /// The server the request runs on.
@@ -64,21 +83,32 @@ impl<'a> Lease<'a> {
         &self.server
     }
 
-    /// The same lease (the count moves along, it is not released), holding a clone of its
-    /// server instead of a borrow.
+    /// Ends the request now (the same as dropping the lease).
+    pub fn release(self) {}
+
+    /// The same lease (the count moves along, it is not released), holding clones of its
+    /// server and counters instead of borrows, so it can outlive the balancer or move to
+    /// another task.
     pub fn into_owned(self) -> Lease<'static> {
-        let owned = self.server.clone().into_owned();
+        let server = self.server.clone().into_owned();
+        let group: Option<Cow<'static, Arc<AtomicU64>>> =
+            self.group.as_deref().map(|g| Cow::Owned(Arc::clone(g)));
         match self.server {
-            // Forgetting a borrow leaks nothing, and skips the release: the count moves on.
+            // Both parts are borrowed: forgetting them leaks nothing, and skips the release,
+            // so the counts move on to the new lease.
             Cow::Borrowed(_) => std::mem::forget(self),
-            // `self` releases its count when it drops here, so take the new one first (a
+            // `self` releases its counts when it drops here, so take the new ones first (a
             // moment's over-count can only turn a racing acquire away, never overfill).
             Cow::Owned(_) => {
-                owned.begin_request();
+                server.begin_request();
+                if let Some(g) = &group {
+                    g.fetch_add(1, Ordering::AcqRel);
+                }
             }
         }
         Lease {
-            server: Cow::Owned(owned),
+            server: Cow::Owned(server),
+            group,
         }
     }
 }
@@ -102,6 +132,9 @@ impl Drop for Lease<'_> {
     #[inline]
     fn drop(&mut self) {
         self.server.end_request();
+        if let Some(group) = &self.group {
+            group.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 }
 

@@ -15,7 +15,7 @@
 //! - [`Maglev`]: a prime-sized lookup table filled from per-server permutations; a pick is one
 //!   table read, shares follow weights to within a slot.
 //! - [`BoundedLoad`]: a ring whose servers take at most ⌈(1 + ε) × their weight's share⌉ of
-//!   the requests in flight, counted by [`BoundedLease`]s; overflow walks on clockwise.
+//!   the requests in flight, counted by [`Lease`]s; overflow walks on clockwise.
 //! - [`Rendezvous`]: highest random weight; exact weighting and exact 1/n movement, O(n) a pick.
 //! - `KetamaRing` (feature `ketama`): a ring that places keys exactly as libketama and
 //!   libmemcached's ketama mode do, to share a memcached pool with clients in other languages.
@@ -90,7 +90,7 @@ mod server;
 mod shared;
 
 pub use balancer::{Balancer, BalancerExt, MAX_CANDIDATES};
-pub use bounded::{BoundedLease, BoundedLoad, DEFAULT_EPSILON};
+pub use bounded::{BoundedLoad, DEFAULT_EPSILON};
 pub use error::Error;
 pub use fill_first::{FillFirst, Overflow};
 pub use hash::{Key, KeyHasher, Prehashed};
