@@ -143,9 +143,7 @@ impl Maglev {
                 reason: "must be a prime of at most 16777213",
             });
         }
-        let mut list: Vec<Server> = servers.into_iter().map(Into::into).collect();
-        list.sort_by(|a, b| a.id().cmp(b.id()));
-        let fleet = Fleet::new(list)?;
+        let fleet = Fleet::by_id(servers)?;
         let mut maglev = Maglev {
             fleet,
             hasher: KeyHasher::default(),

@@ -57,9 +57,7 @@ impl Modulo {
         I: IntoIterator,
         I::Item: Into<Server>,
     {
-        let mut list: Vec<Server> = servers.into_iter().map(Into::into).collect();
-        list.sort_by(|a, b| a.id().cmp(b.id()));
-        let fleet = Fleet::new(list)?;
+        let fleet = Fleet::by_id(servers)?;
         let weights = fleet.servers().iter().map(|s| u64::from(s.weight()));
         let total_weight: u64 = weights.clone().sum();
         let uniform = fleet

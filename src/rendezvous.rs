@@ -72,9 +72,7 @@ impl Rendezvous {
         I: IntoIterator,
         I::Item: Into<Server>,
     {
-        let mut list: Vec<Server> = servers.into_iter().map(Into::into).collect();
-        list.sort_by(|a, b| a.id().cmp(b.id()));
-        let fleet = Fleet::new(list)?;
+        let fleet = Fleet::by_id(servers)?;
         let seeds = fleet
             .servers()
             .iter()

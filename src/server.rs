@@ -236,6 +236,18 @@ impl Fleet {
         Ok(fleet)
     }
 
+    /// [`Fleet::new`] with the servers in id order (byte-wise), for strategies whose mapping
+    /// must not depend on the order the servers came in.
+    pub(crate) fn by_id<I>(servers: I) -> Result<Self, Error>
+    where
+        I: IntoIterator,
+        I::Item: Into<Server>,
+    {
+        let mut list: Vec<Server> = servers.into_iter().map(Into::into).collect();
+        list.sort_by(|a, b| a.id().cmp(b.id()));
+        Fleet::new(list)
+    }
+
     /// Appends a server after checking its id and weight; returns its index.
     pub(crate) fn push(&mut self, server: Server) -> Result<usize, Error> {
         if server.weight == 0 {
