@@ -1,41 +1,76 @@
-//! The [`Balancer`] trait: the contract every strategy keeps.
+//! The [`Balancer`] trait: the contract every strategy keeps, and [`BalancerExt`], the
+//! generic path a service routes every request through.
 
 use std::fmt;
+use std::sync::Arc;
 
-use crate::{Error, Key, KeyHasher, Server};
+use crate::{Error, Fleet, Key, KeyHasher, Lease, PickError, Server};
 
-/// The most candidates [`BalancerExt::select_with`] walks.
+/// The most candidates a fail-over walk ([`BalancerExt::select_with`],
+/// [`BalancerExt::acquire_with`]) offers.
 pub const MAX_CANDIDATES: usize = 64;
 
 /// Chooses a server for each request.
 ///
 /// Every strategy of the crate implements it, and it is usable as `dyn Balancer`, so a
-/// service can choose its strategy from configuration. The generic conveniences
-/// ([`pick`](BalancerExt::pick) with any [`Key`], …) live in [`BalancerExt`], which every
-/// balancer, `dyn` included, gets for free.
+/// service can choose its strategy from configuration (see also
+/// [`AnyBalancer`](crate::AnyBalancer)). A strategy provides two methods: its
+/// [`fleet`](Balancer::fleet) and its [`pick_hash`](Balancer::pick_hash); look-ups, health
+/// flags, leases and ranked candidates come from the trait. Services use the generic
+/// methods of [`BalancerExt`], which every balancer, `dyn` included, gets for free.
 ///
 /// # The contract
 ///
-/// * **Picks are cheap.** [`pick_hash`](Balancer::pick_hash) allocates nothing, does no I/O
-///   and takes no lock that a writer can hold.
+/// * **Picks are cheap.** [`pick_hash`](Balancer::pick_hash) and
+///   [`acquire_hash`](Balancer::acquire_hash) allocate nothing, do no I/O and take no lock.
 /// * **Hash strategies are deterministic.** The same key and the same membership (ids,
 ///   weights, options) give the same server in every process, on every machine, in every
 ///   release; each strategy's docs write down how.
 /// * **Health.** [`set_healthy`](Balancer::set_healthy) works through `&self` from any thread,
 ///   costs O(1), rebuilds nothing and holds from the next pick. A pick never returns an
-///   unhealthy server while a healthy one exists, and returns [`Error::NoHealthyServer`] when
-///   none is healthy. For hash strategies, marking a server unhealthy moves only the keys it
-///   held, and marking it healthy again brings exactly those keys back.
+///   unhealthy server while a healthy one exists, and returns [`PickError::NoHealthyServer`]
+///   when none is healthy ([`PickError::NoServers`] when the fleet is empty). For hash
+///   strategies, marking a server unhealthy moves only the keys it held, and marking it
+///   healthy again brings exactly those keys back.
+/// * **Leases count.** [`acquire_hash`](Balancer::acquire_hash) counts the request in flight
+///   on the chosen server until its [`Lease`] drops, for every strategy, so load-aware
+///   strategies see the load whichever way they are reached.
 /// * **Results are lent.** A pick returns a reference into the balancer; clone the
 ///   [`Server`] (cheap: it is reference-counted) to keep it longer.
 ///
 /// Health lives in each [`Server`]'s shared cells, so flipping a server through one balancer
 /// reaches every balancer that holds a clone of it.
 pub trait Balancer: fmt::Debug + Send + Sync {
-    /// Picks the server for a key whose 64-bit hash the caller already holds.
+    /// The servers, in the strategy's order (the order that indices refer to).
+    fn fleet(&self) -> &Fleet;
+
+    /// Picks the server for a key whose 64-bit hash the caller already holds, without
+    /// counting a request on it.
     ///
     /// Strategies that ignore keys ignore `hash` too.
-    fn pick_hash(&self, hash: u64) -> Result<&Server, Error>;
+    fn pick_hash(&self, hash: u64) -> Result<&Server, PickError>;
+
+    /// Picks as [`pick_hash`](Balancer::pick_hash) does and counts a request in flight on the
+    /// server until the returned [`Lease`] is dropped. Strategies with capacities or caps
+    /// check and count in one step, so racing callers cannot overfill a server.
+    #[inline]
+    fn acquire_hash(&self, hash: u64) -> Result<Lease<'_>, PickError> {
+        self.pick_hash(hash).map(Lease::begin)
+    }
+
+    /// As [`acquire_hash`](Balancer::acquire_hash), on the first of the ranked candidates
+    /// that `accept` takes, at most [`MAX_CANDIDATES`] of them: a retry that must not go back
+    /// to a server it already tried.
+    ///
+    /// Errors: the pick's error when there is no candidate, [`PickError::NoneAccepted`] when
+    /// `accept` turned every one down.
+    fn acquire_hash_with(
+        &self,
+        hash: u64,
+        accept: &mut dyn FnMut(&Server) -> bool,
+    ) -> Result<Lease<'_>, PickError> {
+        select_hash(self, hash, MAX_CANDIDATES, accept).map(Lease::begin)
+    }
 
     /// Writes the indices (into [`servers`](Balancer::servers)) of distinct healthy servers in
     /// the strategy's order of preference for `hash`, at most `out.len()`, and returns how many
@@ -45,41 +80,37 @@ pub trait Balancer: fmt::Debug + Send + Sync {
     ///
     /// The default walks the servers in order from the picked one.
     fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {
-        let Some(first) = out.first_mut() else {
-            return 0;
-        };
+        let fleet = self.fleet();
         let Ok(picked) = self.pick_hash(hash) else {
             return 0;
         };
-        let servers = self.servers();
-        let start = self.position(picked.id()).unwrap_or(0);
-        *first = start;
-        let mut n = 1;
-        for step in 1..servers.len() {
-            if n == out.len() {
-                break;
-            }
-            let i = (start + step) % servers.len();
-            if servers[i].is_healthy() {
-                out[n] = i;
-                n += 1;
-            }
-        }
-        n
+        let start = fleet.position(picked.id()).unwrap_or(0);
+        let n = fleet.len();
+        fleet.ranked((0..n).map(|step| (start + step) % n), out)
+    }
+
+    /// The hash function this balancer applies to keys; strategies that ignore keys keep the
+    /// default XXH3.
+    fn hasher(&self) -> &KeyHasher {
+        &KeyHasher::Xxh3
     }
 
     /// The servers, in the strategy's order (the order that indices refer to).
-    fn servers(&self) -> &[Server];
+    #[inline]
+    fn servers(&self) -> &[Server] {
+        self.fleet().servers()
+    }
 
     /// The index of the server with this id, in O(1).
-    fn position(&self, id: &str) -> Option<usize>;
-
-    /// The hash function this balancer applies to keys.
-    fn hasher(&self) -> &KeyHasher;
+    #[inline]
+    fn position(&self, id: &str) -> Option<usize> {
+        self.fleet().position(id)
+    }
 
     /// The server with this id.
+    #[inline]
     fn server(&self, id: &str) -> Option<&Server> {
-        self.position(id).map(|i| &self.servers()[i])
+        self.fleet().get(id)
     }
 
     /// Marks a server healthy or unhealthy; visible to the next pick in every thread.
@@ -87,7 +118,7 @@ pub trait Balancer: fmt::Debug + Send + Sync {
     /// An id the balancer does not hold is an [`Error::UnknownServer`].
     fn set_healthy(&self, id: &str, healthy: bool) -> Result<(), Error> {
         self.server(id)
-            .ok_or_else(|| Error::UnknownServer { id: id.into() })?
+            .ok_or_else(|| Error::unknown(id))?
             .set_healthy(healthy);
         Ok(())
     }
@@ -96,46 +127,119 @@ pub trait Balancer: fmt::Debug + Send + Sync {
     fn is_healthy(&self, id: &str) -> Result<bool, Error> {
         self.server(id)
             .map(Server::is_healthy)
-            .ok_or_else(|| Error::UnknownServer { id: id.into() })
+            .ok_or_else(|| Error::unknown(id))
+    }
+
+    /// Records a load figure for a server (see [`Server::report_load`]).
+    ///
+    /// Errors: [`Error::UnknownServer`], [`Error::InvalidLoad`].
+    fn report_load(&self, id: &str, load: f64) -> Result<(), Error> {
+        self.server(id)
+            .ok_or_else(|| Error::unknown(id))?
+            .report_load(load)
     }
 
     /// How many servers are healthy now (a scan of the servers).
     fn healthy_count(&self) -> usize {
-        self.servers().iter().filter(|s| s.is_healthy()).count()
+        self.fleet().healthy_count()
     }
 
     /// How many servers the balancer holds.
+    #[inline]
     fn len(&self) -> usize {
-        self.servers().len()
+        self.fleet().len()
     }
 
     /// Whether the balancer holds no servers.
+    #[inline]
     fn is_empty(&self) -> bool {
-        self.servers().is_empty()
+        self.fleet().is_empty()
     }
 }
 
-/// Conveniences over any [`Balancer`], `dyn Balancer` included: picks by [`Key`].
+/// The first of at most `max` ranked candidates for `hash` that `accept` takes.
+fn select_hash<'b, B: Balancer + ?Sized>(
+    b: &'b B,
+    hash: u64,
+    max: usize,
+    accept: &mut dyn FnMut(&Server) -> bool,
+) -> Result<&'b Server, PickError> {
+    let mut buf = [0usize; MAX_CANDIDATES];
+    let max = max.clamp(1, MAX_CANDIDATES);
+    let n = b.candidates_hash(hash, &mut buf[..max]);
+    if n == 0 {
+        // No candidate: the pick says why (no servers, none healthy, all saturated).
+        return Err(b.pick_hash(hash).err().unwrap_or(PickError::NoHealthyServer));
+    }
+    let servers = b.servers();
+    buf[..n]
+        .iter()
+        .map(|&i| &servers[i])
+        .find(|s| accept(s))
+        .ok_or(PickError::NoneAccepted { tried: n })
+}
+
+/// The generic path over any [`Balancer`], `dyn Balancer` included: picks and leases by
+/// [`Key`], key-free picks, ranked fail-over.
+///
+/// A service that chooses its strategy from configuration routes every request with
+/// [`acquire`](BalancerExt::acquire) and keeps the lease while the request runs: hash
+/// strategies go by the key, key-free ones ignore it, and load-aware ones count it.
 ///
 /// ```
-/// use loadring::{Balancer, BalancerExt, HashRing};
+/// use loadring::{Balancer, BalancerExt, HashRing, LeastLoaded};
 ///
 /// let ring = HashRing::new(["10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"])?;
-/// let balancer: &dyn Balancer = &ring;
-/// let server = balancer.pick("user-42")?;
-/// assert_eq!(server.id(), ring.pick("user-42")?.id());
+/// let least = LeastLoaded::new(["10.0.0.1:80", "10.0.0.2:80"])?;
+/// for balancer in [&ring as &dyn Balancer, &least] {
+///     let lease = balancer.acquire("user-42")?; // counted until dropped
+///     println!("user-42 -> {}", lease.id());
+/// }
 ///
 /// // Ranked fail-over: the first candidate is the pick, the others where the key goes next.
 /// let ranked = ring.candidates("user-42", 3);
-/// assert_eq!(ranked[0].id(), server.id());
-/// assert_eq!(ranked.len(), 3);
+/// assert_eq!(ranked[0].id(), ring.pick("user-42")?.id());
+/// // A retry that skips the server that just failed.
+/// let retry = ring.acquire_with("user-42", |s| s.id() != ranked[0].id())?;
+/// assert_eq!(retry.id(), ranked[1].id());
 /// # Ok::<(), loadring::Error>(())
 /// ```
 pub trait BalancerExt: Balancer {
-    /// Picks the server for `key`, hashed with the balancer's [`KeyHasher`].
+    /// Picks the server for `key`, hashed with the balancer's [`KeyHasher`], without counting
+    /// a request (pure hash routing; see [`acquire`](BalancerExt::acquire)).
     #[inline]
-    fn pick<K: Key + ?Sized>(&self, key: &K) -> Result<&Server, Error> {
+    fn pick<K: Key + ?Sized>(&self, key: &K) -> Result<&Server, PickError> {
         self.pick_hash(key.hash_with(self.hasher()))
+    }
+
+    /// Picks without a key: the next server of a key-free strategy (a hash strategy takes
+    /// the key whose hash is 0).
+    #[inline]
+    fn next(&self) -> Result<&Server, PickError> {
+        self.pick_hash(0)
+    }
+
+    /// Picks the server for `key` and counts the request in flight on it until the lease
+    /// drops: the one call that serves every strategy.
+    #[inline]
+    fn acquire<K: Key + ?Sized>(&self, key: &K) -> Result<Lease<'_>, PickError> {
+        self.acquire_hash(key.hash_with(self.hasher()))
+    }
+
+    /// [`acquire`](BalancerExt::acquire) without a key, for key-free strategies.
+    #[inline]
+    fn acquire_next(&self) -> Result<Lease<'_>, PickError> {
+        self.acquire_hash(0)
+    }
+
+    /// [`acquire`](BalancerExt::acquire) on the first ranked candidate that `accept` takes
+    /// (see [`Balancer::acquire_hash_with`]).
+    fn acquire_with<K, F>(&self, key: &K, mut accept: F) -> Result<Lease<'_>, PickError>
+    where
+        K: Key + ?Sized,
+        F: FnMut(&Server) -> bool,
+    {
+        self.acquire_hash_with(key.hash_with(self.hasher()), &mut accept)
     }
 
     /// Up to `max` distinct healthy servers for `key`, best first (see
@@ -146,36 +250,70 @@ pub trait BalancerExt: Balancer {
         out[..n].iter().map(|&i| &self.servers()[i]).collect()
     }
 
-    /// The first of at most `max_iterations` ranked candidates for `key` that `accept` takes
-    /// (at most [`MAX_CANDIDATES`]); allocates nothing.
+    /// The first of at most `max_iterations` ranked candidates for `key` that `accept` takes;
+    /// allocates nothing. The count is clamped to `1..=`[`MAX_CANDIDATES`]: the pick itself is
+    /// always offered.
     ///
-    /// Errors: the pick's error when there is no candidate ([`Error::NoHealthyServer`],
-    /// [`Error::Saturated`], …), [`Error::NoneAccepted`] when `accept` turned every candidate
-    /// down.
+    /// Errors: the pick's error when there is no candidate ([`PickError::NoHealthyServer`],
+    /// [`PickError::Saturated`], …), [`PickError::NoneAccepted`] when `accept` turned every
+    /// candidate down.
     fn select_with<K, F>(
         &self,
         key: &K,
         max_iterations: usize,
         mut accept: F,
-    ) -> Result<&Server, Error>
+    ) -> Result<&Server, PickError>
     where
         K: Key + ?Sized,
         F: FnMut(&Server) -> bool,
     {
-        let mut buf = [0usize; MAX_CANDIDATES];
-        let max = max_iterations.min(MAX_CANDIDATES);
-        let hash = key.hash_with(self.hasher());
-        let n = self.candidates_hash(hash, &mut buf[..max]);
-        if n == 0 && max > 0 {
-            // No candidate: the pick says why (no healthy server, all saturated, …).
-            return self.pick_hash(hash).and(Err(Error::NoHealthyServer));
-        }
-        buf[..n]
-            .iter()
-            .map(|&i| &self.servers()[i])
-            .find(|s| accept(s))
-            .ok_or(Error::NoneAccepted { tried: n })
+        select_hash(
+            self,
+            key.hash_with(self.hasher()),
+            max_iterations,
+            &mut accept,
+        )
     }
 }
 
 impl<B: Balancer + ?Sized> BalancerExt for B {}
+
+macro_rules! forward_balancer {
+    ($($ptr:ident),*) => {$(
+        /// Forwards every method to the balancer behind the pointer.
+        impl<B: Balancer + ?Sized> Balancer for $ptr<B> {
+            #[inline]
+            fn fleet(&self) -> &Fleet {
+                (**self).fleet()
+            }
+
+            #[inline]
+            fn pick_hash(&self, hash: u64) -> Result<&Server, PickError> {
+                (**self).pick_hash(hash)
+            }
+
+            #[inline]
+            fn acquire_hash(&self, hash: u64) -> Result<Lease<'_>, PickError> {
+                (**self).acquire_hash(hash)
+            }
+
+            fn acquire_hash_with(
+                &self,
+                hash: u64,
+                accept: &mut dyn FnMut(&Server) -> bool,
+            ) -> Result<Lease<'_>, PickError> {
+                (**self).acquire_hash_with(hash, accept)
+            }
+
+            fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {
+                (**self).candidates_hash(hash, out)
+            }
+
+            fn hasher(&self) -> &KeyHasher {
+                (**self).hasher()
+            }
+        }
+    )*};
+}
+
+forward_balancer!(Box, Arc);

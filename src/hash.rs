@@ -88,7 +88,7 @@ impl KeyHasher {
                 h.finish()
             }
             #[cfg(feature = "ketama")]
-            KeyHasher::Md5Ketama => u64::from(crate::ketama::ketama_hash(bytes)),
+            KeyHasher::Md5Ketama => u64::from(crate::ketama_hash(bytes)),
         }
     }
 

@@ -6,34 +6,35 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::{Balancer, Error, Server};
+use crate::Server;
 
 /// One request in flight on one server, counted in the server's
 /// [`in_flight`](Server::in_flight) cell until the lease is dropped.
 ///
-/// [`LeastLoaded::acquire`](crate::LeastLoaded::acquire),
-/// [`FillFirst::acquire`](crate::FillFirst::acquire) and
-/// [`BoundedLoad::acquire`](crate::BoundedLoad::acquire) hand them out (the last also counts
-/// the request among the balancer's leases, which set its cap). Keep the lease for as long
-/// as the request runs and drop it when the answer is in; the count is released on every
-/// path, including a panic that unwinds through the caller.
+/// Every balancer hands them out: [`BalancerExt::acquire`](crate::BalancerExt::acquire) (by
+/// key), [`acquire_next`](crate::BalancerExt::acquire_next) (no key), and the same calls on
+/// [`Shared`](crate::Shared). Least-loaded balancing reads these counts, fill-first and
+/// bounded loads cap them, so a service that routes every request through `acquire` and keeps
+/// the lease until the answer is in gets every strategy's full behaviour. The count is
+/// released on every path, including a panic that unwinds through the caller.
 ///
 /// A lease from a balancer borrows its server (no reference counting on the pick path), so
 /// the balancer cannot change while the lease lives. [`into_owned`](Lease::into_owned)
 /// turns it into a `Lease<'static>` that holds a clone of the [`Server`], whose cells are
-/// shared: it stays correct whatever happens to the balancer, and releases the count it took
-/// on the server it took it on. [`Shared::acquire`](crate::Shared::acquire) hands out those.
+/// shared: it stays correct whatever happens to the balancer, can cross an `.await` or move
+/// to another task, and releases the count it took on the server it took it on.
+/// [`Shared::acquire`](crate::Shared::acquire) hands out those.
 ///
 /// ```
-/// use loadring::{Balancer, FillFirst, Lease, Server};
+/// use loadring::{Balancer, BalancerExt, FillFirst, Lease, Server};
 ///
 /// let ff = FillFirst::new([Server::new("a").with_capacity(2)])?;
-/// let lease = ff.acquire()?;
+/// let lease = ff.acquire_next()?;
 /// assert_eq!((lease.id(), lease.in_flight()), ("a", 1));
 /// drop(lease);
 /// assert_eq!(ff.server("a").unwrap().in_flight(), 0);
 ///
-/// let kept: Lease<'static> = ff.acquire()?.into_owned();
+/// let kept: Lease<'static> = ff.acquire_next()?.into_owned();
 /// drop(ff);
 /// assert_eq!(kept.in_flight(), 1);
 /// # Ok::<(), loadring::Error>(())
@@ -111,12 +112,6 @@ impl<'a> Lease<'a> {
             group,
         }
     }
-}
-
-/// Strategies that count requests in flight with [`Lease`]s.
-pub trait Acquire: Balancer {
-    /// Picks a server and counts a request in flight on it until the lease is dropped.
-    fn acquire(&self) -> Result<Lease<'_>, Error>;
 }
 
 impl Deref for Lease<'_> {

@@ -72,40 +72,37 @@
 #![deny(missing_docs, missing_debug_implementations)]
 
 mod balancer;
-mod bounded;
+mod config;
 mod error;
-mod fill_first;
+mod fleet;
 pub mod hash;
-mod jump;
-#[cfg(feature = "ketama")]
-mod ketama;
+mod keyed;
+mod keyless;
 mod lease;
-mod least_loaded;
-mod maglev;
-mod modulo;
-mod rendezvous;
-mod ring;
-mod round_robin;
 mod server;
 mod shared;
+mod update;
 
 pub use balancer::{Balancer, BalancerExt, MAX_CANDIDATES};
-pub use bounded::{BoundedLoad, DEFAULT_EPSILON};
-pub use error::Error;
-pub use fill_first::{FillFirst, Overflow};
+pub use config::{AnyBalancer, Strategy};
+pub use error::{Error, PickError};
+pub use fleet::Fleet;
 pub use hash::{Key, KeyHasher, Prehashed};
-pub use jump::{Jump, jump_hash};
 #[cfg(feature = "ketama")]
-pub use ketama::{KetamaFlavor, KetamaRing, ketama_hash};
-pub use lease::{Acquire, Lease};
-pub use least_loaded::{Choice, LeastLoaded, LoadSource};
-pub use maglev::{DEFAULT_MAGLEV_TABLE_SIZE, MAX_MAGLEV_TABLE_SIZE, Maglev, MaglevOptions};
-pub use modulo::Modulo;
-pub use rendezvous::Rendezvous;
-pub use ring::{HashRing, MAX_RING_POINTS, RingOptions};
-pub use round_robin::{MAX_ROUND_ROBIN_SLOTS, RoundRobin};
+pub use keyed::{KetamaFlavor, KetamaOptions, KetamaRing, ketama_hash};
+pub use keyed::{
+    BoundedLoad, BoundedOptions, DEFAULT_EPSILON, DEFAULT_MAGLEV_TABLE_SIZE, HashRing, Jump,
+    MAX_MAGLEV_TABLE_SIZE, MAX_RING_POINTS, Maglev, MaglevOptions, Modulo, Rendezvous,
+    RingOptions, jump_hash,
+};
+pub use keyless::{
+    Choice, FillFirst, FillFirstOptions, LeastLoaded, LeastLoadedOptions, LoadSource,
+    MAX_ROUND_ROBIN_SLOTS, Overflow, RoundRobin,
+};
+pub use lease::Lease;
 pub use server::Server;
-pub use shared::{Reader, Rebuild, Shared, Snapshot};
+pub use shared::{Reader, Shared, Snapshot};
+pub use update::{InitialHealth, SyncOptions, SyncReport, Update};
 
 /// The README's examples, compiled and run as doctests so that they stay true.
 #[cfg(doctest)]

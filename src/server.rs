@@ -1,7 +1,10 @@
-//! Servers: identity, weight and capacity, with the health and load cells that balancers share.
+//! Servers: identity, weight, capacity, address and metadata, with the health and load cells
+//! that balancers share.
 
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::fmt;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -9,44 +12,54 @@ use crate::Error;
 
 /// One server a balancer can hand out.
 ///
-/// The id is the string that hash strategies hash (for example `"10.0.0.1:8080"`), so two
-/// balancers that know the same ids make the same choices. The weight (default 1) sets a
-/// server's share where a strategy honours weights; the capacity is the most requests it
-/// may hold in flight where a strategy honours capacity.
+/// * The **id** is the string that hash strategies hash (for example `"10.0.0.1:8080"` or
+///   `"cache-7"`), so two balancers that know the same ids make the same choices. It is the
+///   only part of a server that any mapping reads.
+/// * The **weight** (default 1) sets a server's share where a strategy honours weights; the
+///   **capacity** is the most requests it may hold in flight where a strategy honours capacity.
+/// * The **address** is where to connect. An id that parses as a socket address is the
+///   address too, unless [`with_addr`](Server::with_addr) gives another, so a server named
+///   `"cache-7"` can still carry `10.0.0.7:11211`.
+/// * **Metadata** is any typed value the service attaches ([`with_meta`](Server::with_meta),
+///   [`meta`](Server::meta)): a zone, a display name, a connection pool handle. One value per
+///   type, as in `http::Extensions`. Never hashed.
 ///
 /// A server carries cells for its health, its requests in flight and the load callers
-/// report. **Clones share these cells**: put clones of one `Server` into several
-/// balancers and a single [`set_healthy`](Server::set_healthy) reaches them all. Use
+/// report. **Clones share these cells** (and the metadata): put clones of one `Server` into
+/// several balancers and a single [`set_healthy`](Server::set_healthy) reaches them all. Use
 /// [`Server::new`] again for a server with cells of its own.
 ///
 /// ```
+/// use std::net::SocketAddr;
 /// use loadring::Server;
 ///
-/// let s = Server::new("10.0.0.1:8080").with_weight(3).with_capacity(100);
-/// assert_eq!((s.id(), s.weight(), s.capacity()), ("10.0.0.1:8080", 3, Some(100)));
-/// assert!(s.is_healthy());
+/// #[derive(Debug, PartialEq)]
+/// struct Zone(&'static str);
+///
+/// let s = Server::new("cache-7")
+///     .with_addr("10.0.0.7:11211".parse().unwrap())
+///     .with_weight(3)
+///     .with_meta(Zone("eu-west-1a"));
+/// assert_eq!(s.addr(), Some(SocketAddr::from(([10, 0, 0, 7], 11211))));
+/// assert_eq!(s.meta::<Zone>(), Some(&Zone("eu-west-1a")));
+/// assert_eq!(Server::new("10.0.0.1:80").addr(), "10.0.0.1:80".parse().ok());
+///
 /// s.set_healthy(false);
 /// assert!(!s.clone().is_healthy()); // the clone shares the health cell
 /// ```
 #[derive(Clone)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Server {
     id: Arc<str>,
-    #[cfg_attr(feature = "serde", serde(default = "one"))]
     weight: u32,
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
     capacity: Option<u64>,
-    #[cfg_attr(feature = "serde", serde(skip))]
+    addr: Option<SocketAddr>,
+    meta: Metadata,
     state: Arc<ServerState>,
 }
 
-#[cfg(feature = "serde")]
-fn one() -> u32 {
-    1
-}
+/// Typed values attached to a server, one per type; cloned servers share them.
+#[derive(Clone, Default)]
+struct Metadata(Option<Arc<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>>);
 
 /// The cells a server's clones share; aligned to a cache line so that counters of
 /// neighbouring servers do not contend.
@@ -70,12 +83,16 @@ impl Default for ServerState {
 }
 
 impl Server {
-    /// A healthy server with weight 1, no capacity limit and cells of its own.
+    /// A healthy server with weight 1, no capacity limit and cells of its own; its address is
+    /// the id if the id parses as a socket address.
     pub fn new(id: impl Into<Arc<str>>) -> Self {
+        let id = id.into();
         Server {
-            id: id.into(),
+            addr: id.parse().ok(),
+            id,
             weight: 1,
             capacity: None,
+            meta: Metadata::default(),
             state: Arc::default(),
         }
     }
@@ -89,6 +106,19 @@ impl Server {
     /// Sets the capacity: the most requests in flight where a strategy honours capacity.
     pub fn with_capacity(mut self, capacity: u64) -> Self {
         self.capacity = Some(capacity);
+        self
+    }
+
+    /// Sets the address to connect to (never hashed).
+    pub fn with_addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = Some(addr);
+        self
+    }
+
+    /// Attaches a typed value, replacing any earlier value of the same type (never hashed).
+    pub fn with_meta<T: Any + Send + Sync>(mut self, value: T) -> Self {
+        let map = self.meta.0.get_or_insert_with(Default::default);
+        Arc::make_mut(map).insert(TypeId::of::<T>(), Arc::new(value));
         self
     }
 
@@ -107,6 +137,17 @@ impl Server {
         self.capacity
     }
 
+    /// The address: the one set with [`with_addr`](Server::with_addr), else the id if it is a
+    /// socket address.
+    pub fn addr(&self) -> Option<SocketAddr> {
+        self.addr
+    }
+
+    /// The attached value of type `T`, if any.
+    pub fn meta<T: Any + Send + Sync>(&self) -> Option<&T> {
+        self.meta.0.as_ref()?.get(&TypeId::of::<T>())?.downcast_ref()
+    }
+
     /// Whether the server may be handed out. New servers are healthy.
     #[inline]
     pub fn is_healthy(&self) -> bool {
@@ -118,7 +159,7 @@ impl Server {
         self.state.healthy.store(healthy, Ordering::Relaxed);
     }
 
-    /// Requests in flight, counted by the leases of strategies that take them.
+    /// Requests in flight, counted by [`Lease`](crate::Lease)s.
     #[inline]
     pub fn in_flight(&self) -> u64 {
         self.state.in_flight.load(Ordering::Relaxed)
@@ -141,8 +182,34 @@ impl Server {
         Ok(())
     }
 
+    /// Whether two servers share their cells (one is a clone of the other).
+    pub fn shares_state_with(&self, other: &Server) -> bool {
+        Arc::ptr_eq(&self.state, &other.state)
+    }
+
+    /// This server's description (weight, capacity, address, metadata) with `other`'s cells.
+    pub(crate) fn with_cells_of(mut self, other: &Server) -> Self {
+        self.state = Arc::clone(&other.state);
+        self
+    }
+
+    /// Whether both have the same weight, capacity, address and metadata.
+    pub(crate) fn same_description(&self, other: &Server) -> bool {
+        let same_meta = match (&self.meta.0, &other.meta.0) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        (self.weight, self.capacity, self.addr) == (other.weight, other.capacity, other.addr)
+            && same_meta
+    }
+
+    /// The id as the shared string.
+    pub(crate) fn id_arc(&self) -> &Arc<str> {
+        &self.id
+    }
+
     /// Counts one more request in flight and returns the new count.
-    #[allow(dead_code)]
     pub(crate) fn begin_request(&self) -> u64 {
         self.state.in_flight.fetch_add(1, Ordering::AcqRel) + 1
     }
@@ -159,27 +226,25 @@ impl Server {
     }
 
     /// Counts one request fewer in flight (never below zero).
-    #[allow(dead_code)]
     pub(crate) fn end_request(&self) {
         let _ = self
             .state
             .in_flight
             .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |n| n.checked_sub(1));
     }
-
-    /// Whether two servers share their cells (one is a clone of the other).
-    pub fn shares_state_with(&self, other: &Server) -> bool {
-        Arc::ptr_eq(&self.state, &other.state)
-    }
 }
 
 impl fmt::Debug for Server {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Server")
-            .field("id", &self.id)
+        let mut d = f.debug_struct("Server");
+        d.field("id", &self.id)
             .field("weight", &self.weight)
             .field("capacity", &self.capacity)
-            .field("healthy", &self.is_healthy())
+            .field("addr", &self.addr);
+        if let Some(map) = &self.meta.0 {
+            d.field("meta_values", &map.len());
+        }
+        d.field("healthy", &self.is_healthy())
             .field("in_flight", &self.in_flight())
             .field("load", &self.load())
             .finish()
@@ -198,202 +263,98 @@ impl From<String> for Server {
     }
 }
 
+impl From<&String> for Server {
+    fn from(id: &String) -> Self {
+        Server::new(id.as_str())
+    }
+}
+
+/// A server whose id is the address written out (`10.0.0.1:80`, `[::1]:80`).
+impl From<SocketAddr> for Server {
+    fn from(addr: SocketAddr) -> Self {
+        Server::new(addr.to_string()).with_addr(addr)
+    }
+}
+
 impl From<&Server> for Server {
     fn from(s: &Server) -> Self {
         s.clone()
     }
 }
 
-/// Steps of a fallback walk before it checks that some server is healthy at all.
-const QUICK_WALK: usize = 64;
+#[cfg(feature = "serde")]
+mod serde_impl {
+    //! A server is written as `{"id", "weight", "capacity", "addr"}`; it reads from that
+    //! (unknown fields are errors) or from a plain id string (weight 1).
 
-/// The servers of one balancer in their given order, with an id index for O(1) look-ups.
-///
-/// Constructors of every strategy validate through [`Fleet::new`]: at least one server,
-/// distinct ids, weights of at least 1.
-#[derive(Debug, Clone)]
-pub(crate) struct Fleet {
-    servers: Vec<Server>,
-    index: HashMap<Arc<str>, usize>,
-}
+    use super::*;
+    use serde::de::{self, MapAccess, Visitor};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-impl Fleet {
-    pub(crate) fn new<I>(servers: I) -> Result<Self, Error>
-    where
-        I: IntoIterator,
-        I::Item: Into<Server>,
-    {
-        let mut fleet = Fleet {
-            servers: Vec::new(),
-            index: HashMap::new(),
-        };
-        for s in servers {
-            fleet.push(s.into())?;
-        }
-        if fleet.servers.is_empty() {
-            return Err(Error::NoServers);
-        }
-        Ok(fleet)
+    #[derive(Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Repr {
+        id: String,
+        #[serde(default = "one")]
+        weight: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        capacity: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        addr: Option<SocketAddr>,
     }
 
-    /// [`Fleet::new`] with the servers in id order (byte-wise), for strategies whose mapping
-    /// must not depend on the order the servers came in.
-    pub(crate) fn by_id<I>(servers: I) -> Result<Self, Error>
-    where
-        I: IntoIterator,
-        I::Item: Into<Server>,
-    {
-        let mut list: Vec<Server> = servers.into_iter().map(Into::into).collect();
-        list.sort_by(|a, b| a.id().cmp(b.id()));
-        Fleet::new(list)
+    fn one() -> u32 {
+        1
     }
 
-    /// Appends a server after checking its id and weight; returns its index.
-    pub(crate) fn push(&mut self, server: Server) -> Result<usize, Error> {
-        if server.weight == 0 {
-            return Err(Error::ZeroWeight {
-                id: server.id().into(),
-            });
-        }
-        if self.index.contains_key(server.id()) {
-            return Err(Error::DuplicateServer {
-                id: server.id().into(),
-            });
-        }
-        let i = self.servers.len();
-        self.index.insert(server.id.clone(), i);
-        self.servers.push(server);
-        Ok(i)
-    }
-
-    /// Removes a server, shifting the indices of those after it down by one.
-    ///
-    /// The last server cannot be removed: a balancer always holds at least one.
-    pub(crate) fn remove(&mut self, id: &str) -> Result<(usize, Server), Error> {
-        let i = self
-            .position(id)
-            .ok_or_else(|| Error::UnknownServer { id: id.into() })?;
-        if self.servers.len() == 1 {
-            return Err(Error::NoServers);
-        }
-        let server = self.servers.remove(i);
-        self.index.remove(id);
-        for (j, s) in self.servers.iter().enumerate().skip(i) {
-            self.index.insert(s.id.clone(), j);
-        }
-        Ok((i, server))
-    }
-
-    /// Changes a server's weight in place (its cells stay); returns its index.
-    pub(crate) fn set_weight(&mut self, id: &str, weight: u32) -> Result<usize, Error> {
-        let i = self
-            .position(id)
-            .ok_or_else(|| Error::UnknownServer { id: id.into() })?;
-        if weight == 0 {
-            return Err(Error::ZeroWeight { id: id.into() });
-        }
-        self.servers[i].weight = weight;
-        Ok(i)
-    }
-
-    #[inline]
-    pub(crate) fn position(&self, id: &str) -> Option<usize> {
-        self.index.get(id).copied()
-    }
-
-    #[inline]
-    pub(crate) fn servers(&self) -> &[Server] {
-        &self.servers
-    }
-
-    #[inline]
-    pub(crate) fn is_healthy(&self, i: usize) -> bool {
-        self.servers[i].is_healthy()
-    }
-
-    /// The first healthy server that `walk` meets. Past a short walk it makes sure some server
-    /// is healthy, so a long walk (a whole table) ends at once when none is.
-    #[inline]
-    pub(crate) fn first_healthy(
-        &self,
-        walk: impl IntoIterator<Item = usize>,
-    ) -> Result<&Server, Error> {
-        for (step, i) in walk.into_iter().enumerate() {
-            if self.servers[i].is_healthy() {
-                return Ok(&self.servers[i]);
+    impl Serialize for Server {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            // The address is written only when it is not the id itself.
+            let implied: Option<SocketAddr> = self.id.parse().ok();
+            Repr {
+                id: self.id.to_string(),
+                weight: self.weight,
+                capacity: self.capacity,
+                addr: self.addr.filter(|a| Some(*a) != implied),
             }
-            if step == QUICK_WALK && !self.any_healthy() {
-                break;
-            }
+            .serialize(serializer)
         }
-        Err(Error::NoHealthyServer)
     }
 
-    /// Writes the distinct healthy servers that `walk` meets into `out`, in the walk's order,
-    /// and returns how many. Past a short walk it stops as soon as every healthy server is
-    /// found, so a long walk (a whole table) costs little when few servers are healthy.
-    pub(crate) fn ranked(&self, walk: impl IntoIterator<Item = usize>, out: &mut [usize]) -> usize {
-        let (mut n, mut want) = (0, out.len());
-        for (step, i) in walk.into_iter().enumerate() {
-            if n >= want {
-                break;
+    impl<'de> Deserialize<'de> for Server {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct ServerVisitor;
+
+            impl<'de> Visitor<'de> for ServerVisitor {
+                type Value = Server;
+
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a server id, or a map with `id` and optional `weight`, `capacity`, `addr`")
+                }
+
+                fn visit_str<E: de::Error>(self, id: &str) -> Result<Server, E> {
+                    Ok(Server::new(id))
+                }
+
+                fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Server, A::Error> {
+                    let r = Repr::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                    let mut s = Server::new(r.id).with_weight(r.weight);
+                    s.capacity = r.capacity;
+                    if let Some(addr) = r.addr {
+                        s.addr = Some(addr);
+                    }
+                    Ok(s)
+                }
             }
-            if self.is_healthy(i) && !out[..n].contains(&i) {
-                out[n] = i;
-                n += 1;
-            }
-            if step == QUICK_WALK {
-                want = want.min(self.servers.iter().filter(|s| s.is_healthy()).count());
-            }
+
+            deserializer.deserialize_any(ServerVisitor)
         }
-        n
-    }
-
-    pub(crate) fn any_healthy(&self) -> bool {
-        self.servers.iter().any(Server::is_healthy)
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.servers.len()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fleet_rejects_bad_input() {
-        assert_eq!(
-            Fleet::new(Vec::<Server>::new()).unwrap_err(),
-            Error::NoServers
-        );
-        assert_eq!(
-            Fleet::new(["a", "b", "a"]).unwrap_err(),
-            Error::DuplicateServer { id: "a".into() }
-        );
-        assert_eq!(
-            Fleet::new([Server::new("a").with_weight(0)]).unwrap_err(),
-            Error::ZeroWeight { id: "a".into() }
-        );
-    }
-
-    #[test]
-    fn fleet_remove_keeps_index_true() {
-        let mut f = Fleet::new(["a", "b", "c", "d"]).unwrap();
-        let (i, s) = f.remove("b").unwrap();
-        assert_eq!((i, s.id()), (1, "b"));
-        for (j, s) in f.servers().iter().enumerate() {
-            assert_eq!(f.position(s.id()), Some(j));
-        }
-        assert_eq!(f.position("b"), None);
-        assert_eq!(
-            f.remove("zz").unwrap_err(),
-            Error::UnknownServer { id: "zz".into() }
-        );
-        let mut one = Fleet::new(["a"]).unwrap();
-        assert_eq!(one.remove("a").unwrap_err(), Error::NoServers);
-    }
 
     #[test]
     fn load_rejects_nan_infinite_negative() {
@@ -412,5 +373,25 @@ mod tests {
         s.end_request();
         s.end_request();
         assert_eq!(s.in_flight(), 0);
+    }
+
+    #[test]
+    fn address_and_metadata_ride_along() {
+        let plain = Server::new("cache-7");
+        assert_eq!(plain.addr(), None);
+        assert_eq!(plain.meta::<u32>(), None);
+        let v6 = Server::new("[::1]:8080");
+        assert_eq!(v6.addr(), "[::1]:8080".parse().ok());
+        let a: SocketAddr = "10.1.2.3:99".parse().unwrap();
+        let from = Server::from(a);
+        assert_eq!((from.id(), from.addr()), ("10.1.2.3:99", Some(a)));
+
+        let tagged = plain.clone().with_meta(7u32).with_meta("name");
+        let clone = tagged.clone().with_meta(8u32); // copy on write: the first keeps 7
+        assert_eq!(tagged.meta::<u32>(), Some(&7));
+        assert_eq!(clone.meta::<u32>(), Some(&8));
+        assert_eq!(clone.meta::<&str>(), Some(&"name"));
+        assert!(clone.shares_state_with(&plain), "metadata does not split the cells");
+        assert!(format!("{tagged:?}").contains("meta_values: 2"));
     }
 }

@@ -2,102 +2,12 @@
 
 use std::fmt;
 use std::ops::Deref;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use arc_swap::{ArcSwap, Cache, Guard};
+use parking_lot::Mutex;
 
-use crate::{Acquire, Balancer, Error, HashRing, Key, Lease, Modulo, Server};
-
-/// A strategy that can be built again over other servers with the same options, so its
-/// membership can change.
-///
-/// [`rebuild`](Rebuild::rebuild) is the one required method; [`add`](Rebuild::add),
-/// [`remove`](Rebuild::remove) and [`set_weight`](Rebuild::set_weight) default to a rebuild
-/// over the changed list, and strategies with cheaper updates (such as [`HashRing`]) override
-/// them. The servers that stay are the same [`Server`] clones, so their health, requests in
-/// flight and reported loads carry over.
-///
-/// ```
-/// use loadring::{Balancer, Rebuild, RoundRobin, Server};
-///
-/// let mut rr = RoundRobin::new(["a", "b"])?;
-/// rr.set_healthy("b", false)?;
-/// rr.add(Server::new("c").with_weight(2))?;
-/// rr.remove("a")?;
-/// assert_eq!(rr.len(), 2);
-/// assert!(!rr.is_healthy("b")?); // b's health cell came along
-/// # Ok::<(), loadring::Error>(())
-/// ```
-pub trait Rebuild: Balancer + Clone {
-    /// The same strategy with the same options over `servers`, keeping whatever running
-    /// state the strategy carries (a rotation's step, a random sequence).
-    ///
-    /// Errors as the strategy's constructor.
-    fn rebuild(&self, servers: Vec<Server>) -> Result<Self, Error>;
-
-    /// Adds a server.
-    ///
-    /// Errors: [`Error::DuplicateServer`], [`Error::ZeroWeight`], and those of the strategy.
-    fn add(&mut self, server: Server) -> Result<(), Error> {
-        let mut list = self.servers().to_vec();
-        list.push(server);
-        *self = self.rebuild(list)?;
-        Ok(())
-    }
-
-    /// Removes the server with this id and returns it.
-    ///
-    /// Errors: [`Error::UnknownServer`]; [`Error::NoServers`] for the last server.
-    fn remove(&mut self, id: &str) -> Result<Server, Error> {
-        let i = self
-            .position(id)
-            .ok_or_else(|| Error::UnknownServer { id: id.into() })?;
-        if self.len() == 1 {
-            return Err(Error::NoServers);
-        }
-        let mut list = self.servers().to_vec();
-        let gone = list.remove(i);
-        *self = self.rebuild(list)?;
-        Ok(gone)
-    }
-
-    /// Changes a server's weight, keeping its cells.
-    ///
-    /// Errors: [`Error::UnknownServer`], [`Error::ZeroWeight`], and those of the strategy.
-    fn set_weight(&mut self, id: &str, weight: u32) -> Result<(), Error> {
-        let i = self
-            .position(id)
-            .ok_or_else(|| Error::UnknownServer { id: id.into() })?;
-        let mut list = self.servers().to_vec();
-        list[i] = list[i].clone().with_weight(weight);
-        *self = self.rebuild(list)?;
-        Ok(())
-    }
-}
-
-impl Rebuild for HashRing {
-    fn rebuild(&self, servers: Vec<Server>) -> Result<Self, Error> {
-        Ok(HashRing::with_options(servers, self.options())?.with_hasher(*self.hasher()))
-    }
-
-    fn add(&mut self, server: Server) -> Result<(), Error> {
-        HashRing::add(self, server)
-    }
-
-    fn remove(&mut self, id: &str) -> Result<Server, Error> {
-        HashRing::remove(self, id)
-    }
-
-    fn set_weight(&mut self, id: &str, weight: u32) -> Result<(), Error> {
-        HashRing::set_weight(self, id, weight)
-    }
-}
-
-impl Rebuild for Modulo {
-    fn rebuild(&self, servers: Vec<Server>) -> Result<Self, Error> {
-        Ok(Modulo::new(servers)?.with_hasher(*self.hasher()))
-    }
-}
+use crate::{Balancer, BalancerExt, Error, Key, Lease, PickError, Server, SyncOptions, SyncReport, Update};
 
 /// A balancer that many threads pick from while others add, remove and reweight servers
 /// and flip their health.
@@ -110,42 +20,48 @@ impl Rebuild for Modulo {
 /// would make every pick write the lock's shared reader count, and would stall picks behind
 /// a waiting writer.
 ///
+/// Its picking methods ([`acquire`](Shared::acquire), [`pick`](Shared::pick),
+/// [`candidates`](Shared::candidates), …) hand out owned values ([`Lease<'static>`],
+/// [`Server`] clones), so they cross an `.await` and outlive any change. To borrow from one
+/// consistent view instead, bind a [`snapshot`](Shared::snapshot) to a variable first
+/// (`shared.snapshot().pick(k)?` would borrow from a temporary).
+///
 /// Guarantees:
 ///
 /// * A pick that starts after [`remove`](Shared::remove) returned never returns the removed
 ///   server (a snapshot taken before may, as a request in flight may still run on it).
 /// * Servers that stay are the same [`Server`] clones, so their health, requests in flight
 ///   and reported loads survive every change; [`set_healthy`](Shared::set_healthy) is O(1)
-///   and swaps nothing.
-/// * A [`Lease`](crate::Lease) taken before a change holds its server's cells and releases
-///   them correctly after it, even when its server was removed.
+///   and swaps nothing. State a strategy keeps besides (bounded loads' count of leases, a
+///   rotation's step) carries over too.
+/// * A [`Lease`] taken before a change holds its server's cells and releases them correctly
+///   after it, even when its server was removed.
 ///
-/// Works with every strategy that implements [`Rebuild`]; [`Shared::store`] replaces the
-/// balancer wholesale for any [`Balancer`].
+/// Changes work with every strategy ([`Update`]), including one chosen from configuration
+/// ([`AnyBalancer`](crate::AnyBalancer)); [`Shared::store`] replaces the balancer wholesale.
 ///
-/// [`load`](Shared::load) costs about a dozen nanoseconds (a few atomic operations on the
-/// thread's own slot); a thread that picks in a loop can keep a [`Reader`] instead, whose
-/// `load` is one atomic read while the fleet stays as it is.
+/// [`snapshot`](Shared::snapshot) costs about a dozen nanoseconds (a few atomic operations on
+/// the thread's own slot); a thread that picks in a loop can keep a [`Reader`] instead, whose
+/// snapshot costs one atomic read while the fleet stays as it is.
 ///
 /// ```
-/// use loadring::{Balancer, BalancerExt, HashRing, LeastLoaded, Shared};
+/// use loadring::{AnyBalancer, Balancer, BalancerExt, HashRing, LeastLoaded, Shared, Strategy};
 ///
 /// let shared = Shared::new(HashRing::new(["10.0.0.1:80", "10.0.0.2:80"])?);
 /// std::thread::scope(|s| {
-///     s.spawn(|| shared.add("10.0.0.3:80".into()));
+///     s.spawn(|| shared.add("10.0.0.3:80"));
 ///     for _ in 0..100 {
-///         let snapshot = shared.load();
-///         let server = snapshot.pick("user-42").expect("a server");
-///         assert!(server.is_healthy());
+///         let lease = shared.acquire("user-42").expect("a server");
+///         assert!(lease.is_healthy());
 ///     }
 /// });
-/// assert_eq!(shared.load().len(), 3);
+/// assert_eq!(shared.snapshot().len(), 3);
 /// let gone = shared.remove("10.0.0.3:80")?;
 /// assert_ne!(shared.pick("user-42")?.id(), gone.id());
 ///
 /// // Its leases hold a clone of their server, so they outlive any change.
 /// let pool = Shared::new(LeastLoaded::new(["a", "b"])?);
-/// let lease = pool.acquire()?;
+/// let lease = pool.acquire_next()?;
 /// pool.remove(lease.id())?;
 /// assert_eq!(lease.in_flight(), 1);
 /// drop(lease);
@@ -179,22 +95,22 @@ impl<B: fmt::Debug> fmt::Debug for Snapshot<B> {
 }
 
 /// One thread's reader of a [`Shared`] balancer: it keeps the snapshot it last saw, and each
-/// [`load`](Reader::load) only checks, with one atomic read, that the snapshot is still the
-/// current one; it takes the new one when it is not.
+/// [`snapshot`](Reader::snapshot) only checks, with one atomic read, that the snapshot is
+/// still the current one; it takes the new one when it is not.
 ///
-/// Cheaper than [`Shared::load`] (no write at all while the fleet stays as it is) for threads
-/// that pick in a loop. The snapshot it keeps stays in memory until its next `load`, and a
-/// removed server is never returned by a pick from a `load` that starts after the removal
-/// returned, as with [`Shared::load`].
+/// Cheaper than [`Shared::snapshot`] (no write at all while the fleet stays as it is) for
+/// threads that pick in a loop. The snapshot it keeps stays in memory until its next call, and
+/// a removed server is never returned by a pick from a snapshot taken after the removal
+/// returned, as with [`Shared::snapshot`].
 ///
 /// ```
 /// use loadring::{Balancer, BalancerExt, HashRing, Shared};
 ///
 /// let shared = Shared::new(HashRing::new(["a", "b"])?);
 /// let mut reader = shared.reader();
-/// assert_eq!(reader.load().len(), 2);
+/// assert_eq!(reader.snapshot().len(), 2);
 /// shared.remove("b")?;
-/// assert_eq!(reader.load().pick("key")?.id(), "a");
+/// assert_eq!(reader.snapshot().pick("key")?.id(), "a");
 /// # Ok::<(), loadring::Error>(())
 /// ```
 pub struct Reader<'a, B> {
@@ -204,7 +120,7 @@ pub struct Reader<'a, B> {
 impl<B> Reader<'_, B> {
     /// The current balancer, to pick from.
     #[inline]
-    pub fn load(&mut self) -> &B {
+    pub fn snapshot(&mut self) -> &B {
         self.cache.load()
     }
 }
@@ -236,7 +152,7 @@ impl<B: Balancer> Shared<B> {
 
     /// The current balancer, to pick from; never waits for a writer.
     #[inline]
-    pub fn load(&self) -> Snapshot<B> {
+    pub fn snapshot(&self) -> Snapshot<B> {
         Snapshot(self.current.load())
     }
 
@@ -247,13 +163,66 @@ impl<B: Balancer> Shared<B> {
         }
     }
 
-    /// Picks the server for `key` from the current balancer and returns a clone of it (cheap:
-    /// two reference counts). Pick from [`load`](Shared::load) to borrow instead.
+    /// Picks the server for `key` and returns a clone of it (cheap: two reference counts),
+    /// without counting a request; see [`acquire`](Shared::acquire).
     #[inline]
-    pub fn pick<K: Key + ?Sized>(&self, key: &K) -> Result<Server, Error> {
+    pub fn pick<K: Key + ?Sized>(&self, key: &K) -> Result<Server, PickError> {
+        self.current.load().pick(key).cloned()
+    }
+
+    /// Picks without a key (see [`BalancerExt::next`]) and returns a clone of the server.
+    #[inline]
+    pub fn next(&self) -> Result<Server, PickError> {
+        self.current.load().next().cloned()
+    }
+
+    /// Picks the server for `key` and counts a request in flight on it until the lease drops
+    /// (see [`BalancerExt::acquire`]). The lease holds a clone of its server, so it outlives
+    /// every change to the fleet and can cross an `.await`.
+    #[inline]
+    pub fn acquire<K: Key + ?Sized>(&self, key: &K) -> Result<Lease<'static>, PickError> {
+        self.current.load().acquire(key).map(Lease::into_owned)
+    }
+
+    /// [`acquire`](Shared::acquire) without a key, for key-free strategies.
+    #[inline]
+    pub fn acquire_next(&self) -> Result<Lease<'static>, PickError> {
+        self.current.load().acquire_next().map(Lease::into_owned)
+    }
+
+    /// [`acquire`](Shared::acquire) on the first ranked candidate that `accept` takes: a
+    /// retry that skips the servers already tried (see [`Balancer::acquire_hash_with`]).
+    ///
+    /// ```
+    /// use loadring::{LeastLoaded, Shared};
+    ///
+    /// let pool = Shared::new(LeastLoaded::new(["a", "b", "c"])?);
+    /// let mut tried = Vec::new();
+    /// for _ in 0..3 {
+    ///     let lease = pool.acquire_with("req-1", |s| !tried.contains(&s.id().to_owned()))?;
+    ///     tried.push(lease.id().to_owned()); // suppose the attempt failed
+    /// }
+    /// tried.sort();
+    /// assert_eq!(tried, ["a", "b", "c"]);
+    /// assert!(pool.acquire_with("req-1", |s| !tried.contains(&s.id().to_owned())).is_err());
+    /// # Ok::<(), loadring::Error>(())
+    /// ```
+    pub fn acquire_with<K, F>(&self, key: &K, accept: F) -> Result<Lease<'static>, PickError>
+    where
+        K: Key + ?Sized,
+        F: FnMut(&Server) -> bool,
+    {
+        self.current
+            .load()
+            .acquire_with(key, accept)
+            .map(Lease::into_owned)
+    }
+
+    /// Up to `max` distinct healthy servers for `key`, best first, as owned clones for a
+    /// fail-over that crosses `.await` (see [`BalancerExt::candidates`]).
+    pub fn candidates<K: Key + ?Sized>(&self, key: &K, max: usize) -> Vec<Server> {
         let snapshot = self.current.load();
-        let hash = key.hash_with(snapshot.hasher());
-        snapshot.pick_hash(hash).cloned()
+        snapshot.candidates(key, max).into_iter().cloned().collect()
     }
 
     /// Marks a server healthy or unhealthy, in O(1) and without a swap.
@@ -267,27 +236,24 @@ impl<B: Balancer> Shared<B> {
     ///
     /// Errors: [`Error::UnknownServer`], [`Error::InvalidLoad`].
     pub fn report_load(&self, id: &str, load: f64) -> Result<(), Error> {
-        self.current
-            .load()
-            .server(id)
-            .ok_or_else(|| Error::UnknownServer { id: id.into() })?
-            .report_load(load)
+        self.current.load().report_load(id, load)
     }
 
-    /// Replaces the balancer wholesale (a new configuration, another strategy's build).
+    /// Replaces the balancer wholesale (another strategy's build). Servers of the new
+    /// balancer keep only the cells they were built with; prefer [`update`](Shared::update)
+    /// or [`sync`](Shared::sync) to keep them.
     pub fn store(&self, balancer: B) {
-        let _turn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let _turn = self.writer.lock();
         self.current.store(Arc::new(balancer));
     }
 
     /// Changes a clone of the current balancer with `change` and swaps it in if `change`
-    /// succeeds; on an error the balancer stays as it was.
+    /// succeeds; on an error (or a panic) the balancer stays as it was.
     pub fn update<R>(&self, change: impl FnOnce(&mut B) -> Result<R, Error>) -> Result<R, Error>
     where
         B: Clone,
     {
-        // A panicking `change` only ever touched a clone, so a poisoned turn is safe to take.
-        let _turn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let _turn = self.writer.lock();
         let mut next = B::clone(&self.current.load());
         let out = change(&mut next)?;
         self.current.store(Arc::new(next));
@@ -295,37 +261,54 @@ impl<B: Balancer> Shared<B> {
     }
 }
 
-impl<B: Acquire> Shared<B> {
-    /// Takes a lease from the current balancer (see [`Acquire`]); the lease holds a clone of
-    /// its server, so it outlives every change to the fleet.
-    #[inline]
-    pub fn acquire(&self) -> Result<Lease<'static>, Error> {
-        self.current.load().acquire().map(Lease::into_owned)
-    }
-}
-
-impl<B: Rebuild> Shared<B> {
-    /// Adds a server (see [`Rebuild::add`]).
-    pub fn add(&self, server: Server) -> Result<(), Error> {
+impl<B: Update + Clone> Shared<B> {
+    /// Adds a server (see [`Update::add`]).
+    pub fn add(&self, server: impl Into<Server>) -> Result<(), Error> {
+        let server = server.into();
         self.update(|b| b.add(server))
     }
 
-    /// Removes a server and returns it (see [`Rebuild::remove`]); no pick that starts after
-    /// this returns will return it.
+    /// Removes a server and returns it (see [`Update::remove`]); no pick that starts after
+    /// this returns will return it. The last server may go: picks then answer
+    /// [`PickError::NoServers`].
     pub fn remove(&self, id: &str) -> Result<Server, Error> {
         self.update(|b| b.remove(id))
     }
 
-    /// Changes a server's weight (see [`Rebuild::set_weight`]).
+    /// Changes a server's weight (see [`Update::set_weight`]).
     pub fn set_weight(&self, id: &str, weight: u32) -> Result<(), Error> {
         self.update(|b| b.set_weight(id, weight))
+    }
+
+    /// Makes the fleet the list that service discovery reports, in one swap (see
+    /// [`Update::sync`]): servers that stay keep their health, requests in flight and loads.
+    ///
+    /// ```
+    /// use loadring::{Balancer, InitialHealth, Maglev, Shared, SyncOptions};
+    ///
+    /// let shared = Shared::new(Maglev::new(["10.0.0.1:80", "10.0.0.2:80"])?);
+    /// shared.set_healthy("10.0.0.2:80", false)?;
+    /// let options = SyncOptions::default().with_new_servers(InitialHealth::Unhealthy);
+    /// let report = shared.sync(["10.0.0.2:80", "10.0.0.3:80"], options)?;
+    /// assert_eq!((report.added, report.removed, report.kept), (1, 1, 1));
+    /// let now = shared.snapshot();
+    /// assert_eq!(now.healthy_count(), 0); // 2 kept its flag, 3 waits for a first check
+    /// # Ok::<(), loadring::Error>(())
+    /// ```
+    pub fn sync<I>(&self, servers: I, options: SyncOptions) -> Result<SyncReport, Error>
+    where
+        I: IntoIterator,
+        I::Item: Into<Server>,
+    {
+        let list: Vec<Server> = servers.into_iter().map(Into::into).collect();
+        self.update(|b| b.sync(list, options))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{BalancerExt, FillFirst, LeastLoaded, RoundRobin};
+    use crate::{FillFirst, Modulo, RoundRobin};
 
     fn ids(b: &dyn Balancer) -> Vec<&str> {
         b.servers().iter().map(Server::id).collect()
@@ -346,10 +329,7 @@ mod tests {
         for k in 0..1000u32 {
             assert_eq!(m.pick(&k).unwrap().id(), fresh.pick(&k).unwrap().id());
         }
-        assert_eq!(
-            m.remove("zz").unwrap_err(),
-            Error::UnknownServer { id: "zz".into() }
-        );
+        assert_eq!(m.remove("zz").unwrap_err(), Error::unknown("zz"));
         assert_eq!(
             m.set_weight("a", 0).unwrap_err(),
             Error::ZeroWeight { id: "a".into() }
@@ -366,44 +346,14 @@ mod tests {
     }
 
     #[test]
-    fn the_last_server_stays() {
+    fn the_fleet_may_become_empty_and_grow_again() {
         let shared = Shared::new(RoundRobin::new(["only"]).unwrap());
-        assert_eq!(shared.remove("only").unwrap_err(), Error::NoServers);
-        assert_eq!(shared.pick("any").unwrap().id(), "only");
-    }
-
-    #[test]
-    fn cells_survive_changes_for_every_strategy() {
-        fn check<B: Rebuild>(b: B) {
-            let shared = Shared::new(b);
-            let before = shared.load().server("s1").unwrap().clone();
-            shared.set_healthy("s1", false).unwrap();
-            shared.report_load("s1", 2.5).unwrap();
-            shared.add(Server::new("new").with_capacity(4)).unwrap();
-            shared.remove("s0").unwrap();
-            shared.set_weight("s1", 3).unwrap();
-            let now = shared.load();
-            let s1 = now.server("s1").unwrap();
-            assert!(s1.shares_state_with(&before));
-            assert_eq!((s1.is_healthy(), s1.load(), s1.weight()), (false, 2.5, 3));
-            assert!(now.server("s0").is_none());
-            assert!(ids(&*now).contains(&"new"));
-            assert_eq!(
-                shared.report_load("s1", f64::NAN).unwrap_err().to_string(),
-                "load NaN is not a finite, non-negative number"
-            );
-        }
-        let servers = || (0..4).map(|i| Server::new(format!("s{i}")).with_capacity(2));
-        check(HashRing::new(servers()).unwrap());
-        check(Modulo::new(servers()).unwrap());
-        check(RoundRobin::new(servers()).unwrap());
-        check(LeastLoaded::new(servers()).unwrap());
-        check(FillFirst::new(servers()).unwrap());
-        check(crate::Jump::new(servers()).unwrap());
-        check(crate::Maglev::new(servers()).unwrap());
-        check(crate::Rendezvous::new(servers()).unwrap());
-        #[cfg(feature = "ketama")]
-        check(crate::KetamaRing::new(servers()).unwrap());
+        assert_eq!(shared.remove("only").unwrap().id(), "only");
+        assert_eq!(shared.pick("any").unwrap_err(), PickError::NoServers);
+        assert_eq!(shared.acquire_next().unwrap_err(), PickError::NoServers);
+        assert!(shared.candidates("any", 3).is_empty());
+        shared.add("again").unwrap();
+        assert_eq!(shared.next().unwrap().id(), "again");
     }
 
     #[test]
@@ -415,15 +365,31 @@ mod tests {
             ])
             .unwrap(),
         );
-        let lease = shared.acquire().unwrap();
+        let lease = shared.acquire_next().unwrap();
         let a = shared.remove("a").unwrap();
         assert_eq!((lease.id(), a.in_flight()), ("a", 1));
         shared.add(a.clone()).unwrap(); // back last, with the same cells: still full
-        let on_b = shared.acquire().unwrap();
+        let on_b = shared.acquire_next().unwrap();
         assert_eq!(on_b.id(), "b");
-        assert_eq!(shared.acquire().unwrap_err(), Error::Saturated);
+        assert_eq!(shared.acquire_next().unwrap_err(), PickError::Saturated);
         drop(lease);
         assert_eq!(a.in_flight(), 0);
-        assert_eq!(shared.acquire().unwrap().id(), "a");
+        assert_eq!(shared.acquire_next().unwrap().id(), "a");
+    }
+
+    #[test]
+    fn owned_candidates_and_a_retry_that_excludes() {
+        let shared = Shared::new(crate::HashRing::new(["a", "b", "c", "d"]).unwrap());
+        let ranked = shared.candidates("k", 4);
+        assert_eq!(ranked.len(), 4);
+        assert_eq!(ranked[0].id(), shared.pick("k").unwrap().id());
+        let tried = [ranked[0].id(), ranked[1].id()];
+        let retry = shared.acquire_with("k", |s| !tried.contains(&s.id())).unwrap();
+        assert_eq!(retry.id(), ranked[2].id());
+        assert_eq!(retry.in_flight(), 1);
+        assert_eq!(
+            shared.acquire_with("k", |_| false).unwrap_err(),
+            PickError::NoneAccepted { tried: 4 }
+        );
     }
 }

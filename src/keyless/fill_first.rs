@@ -1,13 +1,14 @@
 //! Fill-first: use one server to its capacity before the next takes anything.
 
-use crate::server::Fleet;
-use crate::{Balancer, Error, KeyHasher, Lease, Server};
+use crate::{Balancer, Error, Fleet, Lease, PickError, Server, Update};
 
 /// What a [`FillFirst`] does when every healthy server is at its capacity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 #[non_exhaustive]
 pub enum Overflow {
-    /// Refuse with [`Error::Saturated`]; the caller queues, sheds or retries.
+    /// Refuse with [`PickError::Saturated`]; the caller queues, sheds or retries.
     #[default]
     Reject,
     /// Go past capacity on the healthy server with the fewest requests in flight per unit of
@@ -15,32 +16,60 @@ pub enum Overflow {
     Spill,
 }
 
+/// Options of a [`FillFirst`].
+///
+/// ```
+/// use loadring::{FillFirstOptions, Overflow};
+///
+/// let options = FillFirstOptions::default().with_overflow(Overflow::Spill);
+/// assert_eq!(options.overflow, Overflow::Spill);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
+#[non_exhaustive]
+pub struct FillFirstOptions {
+    /// What happens when every healthy server is full. Default [`Overflow::Reject`].
+    pub overflow: Overflow,
+}
+
+impl FillFirstOptions {
+    /// Sets what happens when every healthy server is full.
+    pub fn with_overflow(mut self, overflow: Overflow) -> Self {
+        self.overflow = overflow;
+        self
+    }
+}
+
 /// Fill-first (HAProxy's `first`): servers in the order given, each with a capacity; a request
 /// goes to the first healthy server with fewer requests in flight than its capacity, so one
 /// server is used fully before the next takes anything, and servers at the end of the list
 /// can be switched off when the load is low.
 ///
-/// Keys are ignored. Every server needs a capacity ([`Server::with_capacity`]) of at least 1.
-/// Requests in flight are counted by the [`Lease`]s of [`acquire`](FillFirst::acquire), which
-/// takes a slot with a compare-exchange on the server's in-flight cell: two threads never
-/// both take the last slot, so a server never holds more than its capacity (unless
-/// [`Overflow::Spill`] is chosen). [`pick`](crate::BalancerExt::pick) only looks.
+/// Keys are ignored. Every server needs a capacity ([`Server::with_capacity`]) of at least 1;
+/// weights do not apply, and a weight other than 1 is an [`Error::WeightsUnsupported`].
+/// Requests in flight are counted by the [`Lease`]s of
+/// [`acquire`](crate::BalancerExt::acquire), which takes a slot with a compare-exchange on the
+/// server's in-flight cell: two threads never both take the last slot, so a server never
+/// holds more than its capacity (unless [`Overflow::Spill`] is chosen).
+/// [`pick`](crate::BalancerExt::pick) only looks.
 ///
-/// When every healthy server is full, [`Overflow`] decides: [`Error::Saturated`] by default.
+/// When every healthy server is full, [`Overflow`] decides: [`PickError::Saturated`] by
+/// default.
 ///
 /// ```
-/// use loadring::{Error, FillFirst, Server};
+/// use loadring::{BalancerExt, FillFirst, PickError, Server};
 ///
 /// let ff = FillFirst::new([
 ///     Server::new("a").with_capacity(2),
 ///     Server::new("b").with_capacity(1),
 /// ])?;
-/// let leases: Vec<_> = (0..3).map(|_| ff.acquire()).collect::<Result<_, _>>()?;
+/// let leases: Vec<_> = (0..3).map(|_| ff.acquire_next()).collect::<Result<_, _>>()?;
 /// let ids: Vec<&str> = leases.iter().map(|l| l.id()).collect();
 /// assert_eq!(ids, ["a", "a", "b"]);
-/// assert_eq!(ff.acquire().unwrap_err(), Error::Saturated);
+/// assert_eq!(ff.acquire_next().unwrap_err(), PickError::Saturated);
 /// drop(leases);
-/// assert_eq!(ff.acquire()?.id(), "a");
+/// assert_eq!(ff.acquire_next()?.id(), "a");
 /// # Ok::<(), loadring::Error>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -54,14 +83,24 @@ pub struct FillFirst {
 impl FillFirst {
     /// Builds over `servers` in the given order.
     ///
-    /// Errors: [`Error::NoServers`], [`Error::DuplicateServer`], [`Error::ZeroWeight`],
+    /// Errors: [`Error::DuplicateServer`], [`Error::ZeroWeight`], [`Error::WeightsUnsupported`],
     /// [`Error::MissingCapacity`], [`Error::ZeroCapacity`].
     pub fn new<I>(servers: I) -> Result<Self, Error>
     where
         I: IntoIterator,
         I::Item: Into<Server>,
     {
+        Self::with_options(servers, FillFirstOptions::default())
+    }
+
+    /// Builds with `options`.
+    pub fn with_options<I>(servers: I, options: FillFirstOptions) -> Result<Self, Error>
+    where
+        I: IntoIterator,
+        I::Item: Into<Server>,
+    {
         let fleet = Fleet::new(servers)?;
+        fleet.require_unit_weights("fill-first")?;
         let capacities = fleet
             .servers()
             .iter()
@@ -74,37 +113,40 @@ impl FillFirst {
         Ok(FillFirst {
             fleet,
             capacities,
-            overflow: Overflow::default(),
+            overflow: options.overflow,
         })
     }
 
-    /// Chooses what happens when every healthy server is full.
-    pub fn with_overflow(mut self, overflow: Overflow) -> Self {
-        self.overflow = overflow;
-        self
+    /// The options the balancer was built with.
+    pub fn options(&self) -> FillFirstOptions {
+        FillFirstOptions {
+            overflow: self.overflow,
+        }
     }
 
-    /// What happens when every healthy server is full.
-    pub fn overflow(&self) -> Overflow {
-        self.overflow
-    }
-
-    /// Takes a slot on the first healthy server with room and returns its [`Lease`]; the
-    /// slot is free again when the lease is dropped.
-    ///
-    /// Errors: [`Error::NoHealthyServer`]; [`Error::Saturated`] when every healthy server is
-    /// full and the overflow is [`Overflow::Reject`].
+    /// Takes a slot on the first healthy server with room that `accept` takes; past that, the
+    /// overflow policy among the accepted.
     #[inline]
-    pub fn acquire(&self) -> Result<Lease<'_>, Error> {
+    fn acquire_where(
+        &self,
+        mut accept: impl FnMut(&Server) -> bool,
+    ) -> Result<Lease<'_>, PickError> {
+        let mut refused = 0;
         for (s, &capacity) in self.fleet.servers().iter().zip(&self.capacities) {
             if s.is_healthy() {
-                if let Some(lease) = Lease::try_begin(s, capacity) {
+                if !accept(s) {
+                    refused += 1;
+                } else if let Some(lease) = Lease::try_begin(s, capacity) {
                     return Ok(lease);
                 }
             }
         }
-        self.overflowing()
-            .map(|i| Lease::begin(&self.fleet.servers()[i]))
+        match self.overflowing(|i| refused == 0 || accept(&self.fleet.servers()[i])) {
+            Err(PickError::NoHealthyServer) if refused > 0 => {
+                Err(PickError::NoneAccepted { tried: refused })
+            }
+            found => found.map(|i| Lease::begin(&self.fleet.servers()[i])),
+        }
     }
 
     #[inline]
@@ -113,13 +155,13 @@ impl FillFirst {
         s.is_healthy() && s.in_flight() < self.capacities[i]
     }
 
-    /// No healthy server has room: the spill target, or the error.
+    /// No healthy server (among those `eligible`) has room: the spill target, or the error.
     #[cold]
-    fn overflowing(&self) -> Result<usize, Error> {
+    fn overflowing(&self, mut eligible: impl FnMut(usize) -> bool) -> Result<usize, PickError> {
         let servers = self.fleet.servers();
         let mut best: Option<(usize, u64)> = None;
         for (i, s) in servers.iter().enumerate() {
-            if !s.is_healthy() {
+            if !s.is_healthy() || !eligible(i) {
                 continue;
             }
             let n = s.in_flight();
@@ -133,22 +175,43 @@ impl FillFirst {
             }
         }
         match (best, self.overflow) {
-            (None, _) => Err(Error::NoHealthyServer),
-            (Some(_), Overflow::Reject) => Err(Error::Saturated),
+            (None, _) => Err(self.fleet.none_error()),
+            (Some(_), Overflow::Reject) => Err(PickError::Saturated),
             (Some((i, _)), Overflow::Spill) => Ok(i),
         }
     }
 }
 
 impl Balancer for FillFirst {
-    /// The server the next [`acquire`](FillFirst::acquire) would use, without taking a slot.
+    fn fleet(&self) -> &Fleet {
+        &self.fleet
+    }
+
+    /// The server the next [`acquire`](crate::BalancerExt::acquire) would use, without taking
+    /// a slot.
     #[inline]
-    fn pick_hash(&self, _hash: u64) -> Result<&Server, Error> {
+    fn pick_hash(&self, _hash: u64) -> Result<&Server, PickError> {
         let i = match (0..self.fleet.len()).find(|&i| self.has_room(i)) {
             Some(i) => i,
-            None => self.overflowing()?,
+            None => self.overflowing(|_| true)?,
         };
         Ok(&self.fleet.servers()[i])
+    }
+
+    /// Takes a slot on the first healthy server with room, by compare-exchange.
+    #[inline]
+    fn acquire_hash(&self, _hash: u64) -> Result<Lease<'_>, PickError> {
+        self.acquire_where(|_| true)
+    }
+
+    /// As [`acquire_hash`](Balancer::acquire_hash), passing over the servers `accept`
+    /// turns down.
+    fn acquire_hash_with(
+        &self,
+        _hash: u64,
+        accept: &mut dyn FnMut(&Server) -> bool,
+    ) -> Result<Lease<'_>, PickError> {
+        self.acquire_where(accept)
     }
 
     /// The healthy servers with room, in order; when there are none and the overflow is
@@ -165,7 +228,7 @@ impl Balancer for FillFirst {
         if n > 0 || self.overflow != Overflow::Spill {
             return n;
         }
-        let Ok(first) = self.overflowing() else {
+        let Ok(first) = self.overflowing(|_| true) else {
             return 0;
         };
         let rest = (0..self.fleet.len()).filter(|&i| i != first && self.fleet.is_healthy(i));
@@ -179,32 +242,13 @@ impl Balancer for FillFirst {
         n
     }
 
-    fn servers(&self) -> &[Server] {
-        self.fleet.servers()
-    }
-
-    fn position(&self, id: &str) -> Option<usize> {
-        self.fleet.position(id)
-    }
-
-    /// Keys are ignored; [`BalancerExt::pick`](crate::BalancerExt::pick) hashes them with
-    /// the default XXH3 all the same.
-    fn hasher(&self) -> &KeyHasher {
-        &KeyHasher::Xxh3
-    }
 }
 
-impl crate::Acquire for FillFirst {
-    #[inline]
-    fn acquire(&self) -> Result<Lease<'_>, Error> {
-        FillFirst::acquire(self)
-    }
-}
-
-impl crate::Rebuild for FillFirst {
+impl Update for FillFirst {
     /// The same overflow policy over `servers`.
-    fn rebuild(&self, servers: Vec<Server>) -> Result<Self, Error> {
-        Ok(FillFirst::new(servers)?.with_overflow(self.overflow))
+    fn set_servers(&mut self, servers: Vec<Server>) -> Result<(), Error> {
+        *self = FillFirst::with_options(servers, self.options())?;
+        Ok(())
     }
 }
 

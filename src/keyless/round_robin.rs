@@ -2,8 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::server::Fleet;
-use crate::{Balancer, Error, KeyHasher, Server};
+use crate::{Balancer, Error, Fleet, PickError, Server, Update};
 
 /// The most slots one period of a weighted [`RoundRobin`] may hold (2²², 16 MiB of slots).
 pub const MAX_ROUND_ROBIN_SLOTS: u64 = 1 << 22;
@@ -41,7 +40,7 @@ struct Counter(AtomicU64);
 ///
 /// # Changes
 ///
-/// A change of weights or membership ([`Rebuild`](crate::Rebuild)) builds the new period and
+/// A change of weights or membership ([`Update`]) builds the new period and
 /// continues at the same step count, so frequent changes do not keep restarting the rotation
 /// at its first, heaviest server.
 ///
@@ -55,7 +54,7 @@ struct Counter(AtomicU64);
 /// ])?;
 /// let mut order = Vec::new();
 /// for _ in 0..7 {
-///     order.push(rr.pick_hash(0)?.id()); // the key is ignored: any key, or pick_hash(0)
+///     order.push(rr.next()?.id()); // no key; `pick(key)` ignores the key
 /// }
 /// assert_eq!(order, ["a", "a", "b", "a", "c", "a", "a"]);
 ///
@@ -77,8 +76,8 @@ pub struct RoundRobin {
 impl RoundRobin {
     /// Builds over `servers` (ids or [`Server`]s) in the given order, honouring their weights.
     ///
-    /// Errors: [`Error::NoServers`], [`Error::DuplicateServer`], [`Error::ZeroWeight`];
-    /// [`Error::TooManyPoints`] when a period would hold more than [`MAX_ROUND_ROBIN_SLOTS`].
+    /// Errors: [`Error::DuplicateServer`], [`Error::ZeroWeight`]; [`Error::TooManyPoints`]
+    /// when a period would hold more than [`MAX_ROUND_ROBIN_SLOTS`].
     pub fn new<I>(servers: I) -> Result<Self, Error>
     where
         I: IntoIterator,
@@ -138,7 +137,7 @@ impl RoundRobin {
     /// The pick when the slot at `pos` belongs to an unhealthy server: find the next healthy
     /// slot and consume the skipped ones with it, so that no server inherits another's share.
     #[cold]
-    fn skip_from(&self, mut pos: u64) -> Result<&Server, Error> {
+    fn skip_from(&self, mut pos: u64) -> Result<&Server, PickError> {
         const ATTEMPTS: usize = 4;
         for _ in 0..ATTEMPTS {
             let (distance, i) = self.next_healthy(pos)?;
@@ -170,7 +169,7 @@ impl RoundRobin {
 
     /// The first slot after `pos` (at most one period on) whose server is healthy: its
     /// distance from `pos` and its server.
-    fn next_healthy(&self, pos: u64) -> Result<(u64, usize), Error> {
+    fn next_healthy(&self, pos: u64) -> Result<(u64, usize), PickError> {
         let checked_all_at = self.fleet.len() as u64;
         for distance in 1..self.period {
             let i = self.server_at(pos.wrapping_add(distance));
@@ -182,7 +181,7 @@ impl RoundRobin {
                 break;
             }
         }
-        Err(Error::NoHealthyServer)
+        Err(PickError::NoHealthyServer)
     }
 }
 
@@ -198,8 +197,15 @@ impl Clone for RoundRobin {
 }
 
 impl Balancer for RoundRobin {
+    fn fleet(&self) -> &Fleet {
+        &self.fleet
+    }
+
     #[inline]
-    fn pick_hash(&self, _hash: u64) -> Result<&Server, Error> {
+    fn pick_hash(&self, _hash: u64) -> Result<&Server, PickError> {
+        if self.period == 0 {
+            return Err(PickError::NoServers);
+        }
         let pos = self.next.0.fetch_add(1, Ordering::Relaxed);
         let i = self.server_at(pos);
         if self.fleet.is_healthy(i) {
@@ -207,26 +213,13 @@ impl Balancer for RoundRobin {
         }
         self.skip_from(pos)
     }
-
-    fn servers(&self) -> &[Server] {
-        self.fleet.servers()
-    }
-
-    fn position(&self, id: &str) -> Option<usize> {
-        self.fleet.position(id)
-    }
-
-    /// Keys are ignored; [`BalancerExt::pick`](crate::BalancerExt::pick) hashes them with
-    /// the default XXH3 all the same.
-    fn hasher(&self) -> &KeyHasher {
-        &KeyHasher::Xxh3
-    }
 }
 
-impl crate::Rebuild for RoundRobin {
+impl Update for RoundRobin {
     /// The same rotation over `servers`, continuing at the current step.
-    fn rebuild(&self, servers: Vec<Server>) -> Result<Self, Error> {
-        Self::build(Fleet::new(servers)?, self.step())
+    fn set_servers(&mut self, servers: Vec<Server>) -> Result<(), Error> {
+        *self = Self::build(Fleet::new(servers)?, self.step())?;
+        Ok(())
     }
 }
 
@@ -290,7 +283,7 @@ fn smooth_order(weights: &[u64]) -> Vec<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Rebuild;
+    use crate::BalancerExt;
 
     /// nginx's algorithm as written in ngx_http_upstream_get_peer, over the healthy servers.
     struct Naive {
@@ -322,7 +315,7 @@ mod tests {
 
     fn ids(rr: &RoundRobin, picks: usize) -> Vec<String> {
         (0..picks)
-            .map(|_| rr.pick_hash(0).unwrap().id().to_owned())
+            .map(|_| rr.next().unwrap().id().to_owned())
             .collect()
     }
 
@@ -359,7 +352,7 @@ mod tests {
             let mut naive = Naive::new(weights);
             for step in 0..3 * rr.period() {
                 let want = naive.next().to_string();
-                assert_eq!(rr.pick_hash(0).unwrap().id(), want, "{weights:?} at {step}");
+                assert_eq!(rr.next().unwrap().id(), want, "{weights:?} at {step}");
             }
         }
     }
@@ -406,7 +399,7 @@ mod tests {
             for _ in 0..4 {
                 s.spawn(|| {
                     for _ in 0..7000 {
-                        let i = rr.position(rr.pick_hash(0).unwrap().id()).unwrap();
+                        let i = rr.position(rr.next().unwrap().id()).unwrap();
                         counts[i].fetch_add(1, Ordering::Relaxed);
                     }
                 });
@@ -441,10 +434,10 @@ mod tests {
             .unwrap();
         rr.set_healthy("heavy", false).unwrap();
         for _ in 0..5 {
-            assert_eq!(rr.pick_hash(0).unwrap().id(), "light");
+            assert_eq!(rr.next().unwrap().id(), "light");
         }
         rr.set_healthy("light", false).unwrap();
-        assert_eq!(rr.pick_hash(0).unwrap_err(), Error::NoHealthyServer);
+        assert_eq!(rr.next().unwrap_err(), PickError::NoHealthyServer);
     }
 
     #[test]
@@ -474,7 +467,7 @@ mod tests {
     fn rebuild_keeps_cells_and_step() {
         let rr = RoundRobin::new(["a", "b", "c"]).unwrap();
         rr.set_healthy("c", false).unwrap();
-        rr.pick_hash(0).unwrap();
+        rr.next().unwrap();
         let mut next = rr.clone();
         next.add(Server::new("d")).unwrap();
         next.remove("a").unwrap();

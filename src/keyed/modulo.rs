@@ -1,8 +1,7 @@
 //! Simple hashing: the key's hash mapped straight onto the servers.
 
 use crate::hash::{fast_range, rehash};
-use crate::server::Fleet;
-use crate::{Balancer, Error, KeyHasher, Server};
+use crate::{Balancer, Error, Fleet, KeyHasher, PickError, Server, Update};
 
 /// How many rehashes a pick tries before it scans for a healthy server.
 const PROBES: u64 = 16;
@@ -51,7 +50,7 @@ pub struct Modulo {
 impl Modulo {
     /// Builds over `servers` (ids or [`Server`]s), honouring their weights.
     ///
-    /// Errors: [`Error::NoServers`], [`Error::DuplicateServer`], [`Error::ZeroWeight`].
+    /// Errors: [`Error::DuplicateServer`], [`Error::ZeroWeight`].
     pub fn new<I>(servers: I) -> Result<Self, Error>
     where
         I: IntoIterator,
@@ -60,10 +59,8 @@ impl Modulo {
         let fleet = Fleet::by_id(servers)?;
         let weights = fleet.servers().iter().map(|s| u64::from(s.weight()));
         let total_weight: u64 = weights.clone().sum();
-        let uniform = fleet
-            .servers()
-            .iter()
-            .all(|s| s.weight() == fleet.servers()[0].weight());
+        let first = fleet.servers().first().map(Server::weight);
+        let uniform = fleet.servers().iter().all(|s| Some(s.weight()) == first);
         let cumulative = if uniform {
             Vec::new()
         } else {
@@ -114,29 +111,37 @@ impl Modulo {
 }
 
 impl Balancer for Modulo {
+    fn fleet(&self) -> &Fleet {
+        &self.fleet
+    }
+
     #[inline]
-    fn pick_hash(&self, hash: u64) -> Result<&Server, Error> {
+    fn pick_hash(&self, hash: u64) -> Result<&Server, PickError> {
         let first = self.bucket(hash);
-        if self.fleet.is_healthy(first) {
-            return Ok(&self.fleet.servers()[first]);
+        match self.fleet.servers().get(first) {
+            Some(s) if s.is_healthy() => Ok(s),
+            Some(_) => self.fleet.first_healthy(self.walk(hash)),
+            None => Err(PickError::NoServers),
         }
-        self.fleet.first_healthy(self.walk(hash))
     }
 
     fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {
+        if self.fleet.is_empty() {
+            return 0;
+        }
         self.fleet.ranked(self.walk(hash), out)
-    }
-
-    fn servers(&self) -> &[Server] {
-        self.fleet.servers()
-    }
-
-    fn position(&self, id: &str) -> Option<usize> {
-        self.fleet.position(id)
     }
 
     fn hasher(&self) -> &KeyHasher {
         &self.hasher
+    }
+}
+
+impl Update for Modulo {
+    /// A fresh build over `servers` with the same key hash.
+    fn set_servers(&mut self, servers: Vec<Server>) -> Result<(), Error> {
+        *self = Modulo::new(servers)?.with_hasher(self.hasher);
+        Ok(())
     }
 }
 
@@ -196,7 +201,7 @@ mod tests {
     fn single_server_unhealthy_is_an_error() {
         let m = Modulo::new(["only"]).unwrap();
         m.set_healthy("only", false).unwrap();
-        assert_eq!(m.pick("k").unwrap_err(), Error::NoHealthyServer);
+        assert_eq!(m.pick("k").unwrap_err(), PickError::NoHealthyServer);
         assert_eq!(m.candidates("k", 3).len(), 0);
     }
 }

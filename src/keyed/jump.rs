@@ -1,8 +1,8 @@
 //! Jump consistent hash (Lamping & Veach, 2014): a key and a bucket count give a bucket.
 
 use crate::hash::rehash;
-use crate::server::Fleet;
-use crate::{Balancer, Error, KeyHasher, Server};
+use crate::update::merge;
+use crate::{Balancer, Error, Fleet, KeyHasher, PickError, Server, SyncOptions, SyncReport, Update};
 
 /// How many rehashes a pick tries before it scans for a healthy server.
 const PROBES: u64 = 16;
@@ -57,17 +57,19 @@ pub fn jump_hash(mut key: u64, buckets: u32) -> Option<u32> {
 /// [`jump_hash`], and bucket i is the i-th server, **in the order given**.
 ///
 /// Jump needs no table (the servers alone) and balances near perfectly: with 100 servers
-/// the busiest gets about 1.01× the mean. It ignores weights.
+/// the busiest gets about 1.01× the mean. It cannot honour weights: a server of weight other
+/// than 1 is an [`Error::WeightsUnsupported`] (use [`Maglev`](crate::Maglev) or
+/// [`Rendezvous`](crate::Rendezvous) for weights).
 ///
 /// # Membership
 ///
 /// Buckets are positions, so the order of servers is part of the membership: two balancers
 /// agree when they hold the same ids in the same order.
 ///
-/// * [`push`](Jump::push) (a new last server) moves 1/(n + 1) of the keys, all to the new
-///   server, and [`pop`](Jump::pop) (the last server goes) moves only that server's keys:
-///   these two are the minimal-disruption changes.
-/// * [`remove`](Jump::remove) of any other server moves the last server into its bucket:
+/// * [`push`](Jump::push) (a new last server; [`Update::add`] too) moves 1/(n + 1) of the
+///   keys, all to the new server, and [`pop`](Jump::pop) (the last server goes) moves only
+///   that server's keys: these two are the minimal-disruption changes.
+/// * [`Update::remove`] of any other server moves the last server into its bucket:
 ///   the removed server's keys go to the former last server, and the former last bucket's
 ///   keys spread over all: about 2/n of the keys move. (Shifting the later servers down
 ///   instead would move every key of every server after the removed one.)
@@ -81,7 +83,7 @@ pub fn jump_hash(mut key: u64, buckets: u32) -> Option<u32> {
 /// over the healthy ones, and no other key moves.
 ///
 /// ```
-/// use loadring::{Balancer, BalancerExt, Jump};
+/// use loadring::{BalancerExt, Jump};
 ///
 /// let mut jump = Jump::new(["shard-0", "shard-1", "shard-2"])?;
 /// let shard = jump.pick("user-42")?.id().to_owned();
@@ -100,14 +102,15 @@ pub struct Jump {
 impl Jump {
     /// Builds over `servers` (ids or [`Server`]s); bucket i is the i-th server.
     ///
-    /// Errors: [`Error::NoServers`], [`Error::DuplicateServer`], [`Error::ZeroWeight`],
-    /// and [`Error::TooManyPoints`] beyond `u32::MAX` servers.
+    /// Errors: [`Error::DuplicateServer`], [`Error::ZeroWeight`],
+    /// [`Error::WeightsUnsupported`], and [`Error::TooManyPoints`] beyond `u32::MAX` servers.
     pub fn new<I>(servers: I) -> Result<Self, Error>
     where
         I: IntoIterator,
         I::Item: Into<Server>,
     {
         let fleet = Fleet::new(servers)?;
+        fleet.require_unit_weights("jump")?;
         let buckets = bucket_count(fleet.len())?;
         Ok(Jump {
             fleet,
@@ -124,44 +127,25 @@ impl Jump {
 
     /// Appends a server as the new last bucket; only keys that now belong to it move.
     ///
-    /// Errors: [`Error::DuplicateServer`], [`Error::ZeroWeight`], [`Error::TooManyPoints`].
+    /// Errors: [`Error::DuplicateServer`], [`Error::ZeroWeight`],
+    /// [`Error::WeightsUnsupported`], [`Error::TooManyPoints`].
     pub fn push(&mut self, server: impl Into<Server>) -> Result<(), Error> {
-        let buckets = bucket_count(self.fleet.len() + 1)?;
-        self.fleet.push(server.into())?;
-        self.buckets = buckets;
-        Ok(())
-    }
-
-    /// Removes the last server; only its keys move.
-    ///
-    /// Errors: [`Error::NoServers`] for the only server.
-    pub fn pop(&mut self) -> Result<Server, Error> {
-        let last = self.fleet.servers()[self.fleet.len() - 1].id().to_owned();
-        self.remove(&last)
-    }
-
-    /// Removes a server; the last server takes its bucket (see the [type docs](Jump)).
-    ///
-    /// Errors: [`Error::UnknownServer`]; [`Error::NoServers`] for the only server.
-    pub fn remove(&mut self, id: &str) -> Result<Server, Error> {
-        let i = self
-            .fleet
-            .position(id)
-            .ok_or_else(|| Error::UnknownServer { id: id.into() })?;
-        let n = self.fleet.len();
-        if n == 1 {
-            return Err(Error::NoServers);
-        }
-        if i + 1 == n {
-            let (_, server) = self.fleet.remove(id)?;
-            self.buckets -= 1;
-            return Ok(server);
-        }
         let mut list = self.fleet.servers().to_vec();
-        let server = list.swap_remove(i);
-        self.fleet = Fleet::new(list)?;
-        self.buckets -= 1;
-        Ok(server)
+        list.push(server.into());
+        self.set_servers(list)
+    }
+
+    /// Removes the last server and returns it (`None` when there is none); only its keys
+    /// move.
+    pub fn pop(&mut self) -> Option<Server> {
+        let last = self.fleet.servers().last()?.id().to_owned();
+        self.remove(&last).ok()
+    }
+
+    /// The list after removing server `i` as [`Update::remove`] does: the last server takes
+    /// its place.
+    fn without(list: &mut Vec<Server>, i: usize) -> Server {
+        list.swap_remove(i)
     }
 
     #[inline]
@@ -193,9 +177,16 @@ fn bucket_count(n: usize) -> Result<u32, Error> {
 }
 
 impl Balancer for Jump {
+    fn fleet(&self) -> &Fleet {
+        &self.fleet
+    }
+
     #[inline]
-    fn pick_hash(&self, hash: u64) -> Result<&Server, Error> {
-        let first = &self.fleet.servers()[self.bucket(hash)];
+    fn pick_hash(&self, hash: u64) -> Result<&Server, PickError> {
+        let Some(b) = jump_hash(hash, self.buckets) else {
+            return Err(PickError::NoServers);
+        };
+        let first = &self.fleet.servers()[b as usize];
         if first.is_healthy() {
             return Ok(first);
         }
@@ -203,15 +194,10 @@ impl Balancer for Jump {
     }
 
     fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {
+        if self.fleet.is_empty() {
+            return 0;
+        }
         self.fleet.ranked(self.walk(hash), out)
-    }
-
-    fn servers(&self) -> &[Server] {
-        self.fleet.servers()
-    }
-
-    fn position(&self, id: &str) -> Option<usize> {
-        self.fleet.position(id)
     }
 
     fn hasher(&self) -> &KeyHasher {
@@ -219,20 +205,44 @@ impl Balancer for Jump {
     }
 }
 
-impl crate::Rebuild for Jump {
+impl Update for Jump {
     /// Jump over `servers` in their order, with the same key hash.
-    fn rebuild(&self, servers: Vec<Server>) -> Result<Self, Error> {
-        Ok(Jump::new(servers)?.with_hasher(*self.hasher()))
+    fn set_servers(&mut self, servers: Vec<Server>) -> Result<(), Error> {
+        *self = Jump::new(servers)?.with_hasher(self.hasher);
+        Ok(())
     }
 
-    /// Appends the server as the last bucket ([`Jump::push`]): only keys that move to it move.
-    fn add(&mut self, server: Server) -> Result<(), Error> {
-        self.push(server)
-    }
-
-    /// [`Jump::remove`]: the last server takes the removed one's bucket.
+    /// The last server takes the removed one's bucket (see the [type docs](Jump)).
     fn remove(&mut self, id: &str) -> Result<Server, Error> {
-        Jump::remove(self, id)
+        let i = self.fleet.position(id).ok_or_else(|| Error::unknown(id))?;
+        let mut list = self.fleet.servers().to_vec();
+        let gone = Self::without(&mut list, i);
+        self.set_servers(list)?;
+        Ok(gone)
+    }
+
+    /// Removals as [`Update::remove`], then additions as [`Jump::push`].
+    fn sync(&mut self, servers: Vec<Server>, options: SyncOptions) -> Result<SyncReport, Error> {
+        let (merged, report) = merge(self.fleet.servers(), servers, options)?;
+        if !report.changed() {
+            return Ok(report);
+        }
+        let mut list = self.fleet.servers().to_vec();
+        // Every server of `merged` is kept (in `list` order, first) or new (after them).
+        let kept: std::collections::HashMap<&str, &Server> =
+            merged.iter().map(|s| (s.id(), s)).collect();
+        let mut i = 0;
+        while i < list.len() {
+            if kept.contains_key(list[i].id()) {
+                i += 1;
+            } else {
+                Self::without(&mut list, i);
+            }
+        }
+        let mut next: Vec<Server> = list.iter().map(|s| kept[s.id()].clone()).collect();
+        next.extend(merged[report.kept..].iter().cloned());
+        self.set_servers(next)?;
+        Ok(report)
     }
 }
 

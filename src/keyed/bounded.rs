@@ -5,17 +5,62 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::{Balancer, Error, HashRing, Key, KeyHasher, Lease, Server};
+use crate::{
+    Balancer, Error, Fleet, HashRing, KeyHasher, Lease, PickError, RingOptions, Server, Update,
+};
 
 /// The default ε of [`BoundedLoad`]: no server holds more than ⌈1.25 × the average⌉.
 pub const DEFAULT_EPSILON: f64 = 0.25;
+
+/// Options of a [`BoundedLoad`].
+///
+/// ```
+/// use loadring::BoundedOptions;
+///
+/// let options = BoundedOptions::default().with_epsilon(0.5);
+/// assert_eq!((options.epsilon, options.points_per_weight), (0.5, 160));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
+#[non_exhaustive]
+pub struct BoundedOptions {
+    /// The ε of the cap `⌈(1 + ε) × average⌉`: finite and above 0. Default
+    /// [`DEFAULT_EPSILON`].
+    pub epsilon: f64,
+    /// Points per unit of weight on the ring underneath (see [`RingOptions`]). Default 160.
+    pub points_per_weight: u32,
+}
+
+impl BoundedOptions {
+    /// Sets ε.
+    pub fn with_epsilon(mut self, epsilon: f64) -> Self {
+        self.epsilon = epsilon;
+        self
+    }
+
+    /// Sets the ring's points per unit of weight.
+    pub fn with_points_per_weight(mut self, points_per_weight: u32) -> Self {
+        self.points_per_weight = points_per_weight;
+        self
+    }
+}
+
+impl Default for BoundedOptions {
+    fn default() -> Self {
+        BoundedOptions {
+            epsilon: DEFAULT_EPSILON,
+            points_per_weight: RingOptions::default().points_per_weight,
+        }
+    }
+}
 
 /// Consistent hashing with bounded loads: a [`HashRing`] plus leases that count requests in
 /// flight, so that no server holds more than `⌈(1 + ε) × average⌉` of them.
 ///
 /// # Mapping
 ///
-/// [`acquire`](BoundedLoad::acquire) takes a [`Lease`] on a server for one request.
+/// [`acquire`](crate::BalancerExt::acquire) takes a [`Lease`] on a server for one request.
 /// With L leases of this balancer in flight and servers of weights wᵢ summing to W, server
 /// i's cap is `cᵢ = ⌈(1 + ε)(L + 1) wᵢ / W⌉` (the average counts the new request; with equal
 /// weights every cap is `⌈(1 + ε)(L + 1)/n⌉`). The key walks the ring clockwise from its
@@ -32,7 +77,7 @@ pub const DEFAULT_EPSILON: f64 = 0.25;
 /// some unhealthy, the healthy ones may carry more than their share of the whole fleet. The
 /// caps then add up to more than L + 1, so some server always qualifies, unless requests in
 /// flight are also counted on the same servers by other balancers (clones of a [`Server`]
-/// share its counter): if none does, the pick returns [`Error::Saturated`].
+/// share its counter): if none does, the pick returns [`PickError::Saturated`].
 ///
 /// So a pick never leaves a server above the cap of the moment it was made, whatever the
 /// sequence of acquires and releases. (A release lowers the average and thus the cap, and a
@@ -41,6 +86,11 @@ pub const DEFAULT_EPSILON: f64 = 0.25;
 /// [`pick_hash`](Balancer::pick_hash) and the other [`Balancer`] methods answer where a
 /// lease would go now, without taking one; with nothing in flight that is the ring's pick.
 ///
+/// # Changes
+///
+/// Every change ([`Update`]) keeps the count of leases in flight: leases taken before it
+/// still count toward the cap after it, and release what they took.
+///
 /// # Disruption and health
 ///
 /// As for the ring: adding or removing one of n servers moves about 1/n of the keys, and an
@@ -48,9 +98,10 @@ pub const DEFAULT_EPSILON: f64 = 0.25;
 /// design, but only while a server is at its cap.
 ///
 /// ```
-/// use loadring::{Balancer, BoundedLoad};
+/// use loadring::{BalancerExt, BoundedLoad, BoundedOptions};
 ///
-/// let bounded = BoundedLoad::with_epsilon(["10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"], 0.5)?;
+/// let options = BoundedOptions::default().with_epsilon(0.5);
+/// let bounded = BoundedLoad::with_options(["10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"], options)?;
 /// let lease = bounded.acquire("user-42")?;
 /// println!("send to {}", lease.server().id());
 /// assert_eq!(lease.server().in_flight(), 1);
@@ -58,12 +109,14 @@ pub const DEFAULT_EPSILON: f64 = 0.25;
 /// assert_eq!(bounded.in_flight(), 0);
 /// # Ok::<(), loadring::Error>(())
 /// ```
+#[derive(Clone)]
 pub struct BoundedLoad {
     ring: HashRing,
     /// The sum of the servers' weights.
     weight_sum: u64,
     epsilon: f64,
-    /// Leases of this balancer in flight.
+    /// Leases of this balancer in flight; clones (and so every update through
+    /// [`Shared`](crate::Shared)) share it.
     leased: Arc<AtomicU64>,
 }
 
@@ -78,8 +131,7 @@ impl fmt::Debug for BoundedLoad {
 }
 
 impl BoundedLoad {
-    /// Builds over `servers` (ids or [`Server`]s) on a default [`HashRing`], with ε =
-    /// [`DEFAULT_EPSILON`].
+    /// Builds over `servers` (ids or [`Server`]s) with the default options.
     ///
     /// Errors: those of [`HashRing::new`].
     pub fn new<I>(servers: I) -> Result<Self, Error>
@@ -87,28 +139,26 @@ impl BoundedLoad {
         I: IntoIterator,
         I::Item: Into<Server>,
     {
-        Self::from_ring(HashRing::new(servers)?, DEFAULT_EPSILON)
+        Self::with_options(servers, BoundedOptions::default())
     }
 
-    /// Builds with the given ε; see [`from_ring`](BoundedLoad::from_ring).
-    pub fn with_epsilon<I>(servers: I, epsilon: f64) -> Result<Self, Error>
+    /// Builds with `options`; an ε that is not finite or not above 0 is an
+    /// [`Error::InvalidOption`].
+    pub fn with_options<I>(servers: I, options: BoundedOptions) -> Result<Self, Error>
     where
         I: IntoIterator,
         I::Item: Into<Server>,
     {
-        Self::from_ring(HashRing::new(servers)?, epsilon)
+        check_epsilon(options.epsilon)?;
+        let ring_options = RingOptions::default().with_points_per_weight(options.points_per_weight);
+        Self::from_ring(HashRing::with_options(servers, ring_options)?, options.epsilon)
     }
 
     /// Bounds the loads of an existing ring, with its options and hasher.
     ///
     /// An ε that is not finite or not above 0 is an [`Error::InvalidOption`].
     pub fn from_ring(ring: HashRing, epsilon: f64) -> Result<Self, Error> {
-        if !epsilon.is_finite() || epsilon <= 0.0 {
-            return Err(Error::InvalidOption {
-                name: "epsilon",
-                reason: "must be finite and greater than 0",
-            });
-        }
+        check_epsilon(epsilon)?;
         Ok(BoundedLoad {
             weight_sum: weight_sum(&ring, |_| true),
             ring,
@@ -117,9 +167,18 @@ impl BoundedLoad {
         })
     }
 
-    /// The ε of the cap `⌈(1 + ε) × average⌉`.
-    pub fn epsilon(&self) -> f64 {
-        self.epsilon
+    /// Uses `hasher` for keys instead of the default XXH3 (ring points stay as documented).
+    pub fn with_hasher(mut self, hasher: KeyHasher) -> Self {
+        self.ring = self.ring.with_hasher(hasher);
+        self
+    }
+
+    /// The options the balancer was built with.
+    pub fn options(&self) -> BoundedOptions {
+        BoundedOptions {
+            epsilon: self.epsilon,
+            points_per_weight: self.ring.options().points_per_weight,
+        }
     }
 
     /// The ring underneath.
@@ -132,46 +191,11 @@ impl BoundedLoad {
         self.leased.load(Ordering::Acquire)
     }
 
-    /// Takes a lease for `key` on the first server clockwise under the cap (see the
-    /// [type docs](BoundedLoad)).
-    ///
-    /// Errors: [`Error::NoHealthyServer`], [`Error::Saturated`].
-    #[inline]
-    pub fn acquire<K: Key + ?Sized>(&self, key: &K) -> Result<Lease<'_>, Error> {
-        self.acquire_hash(key.hash_with(self.ring.hasher()))
-    }
-
-    /// [`acquire`](BoundedLoad::acquire) for a key whose hash the caller already holds.
-    pub fn acquire_hash(&self, hash: u64) -> Result<Lease<'_>, Error> {
-        let i = self.choose(hash, |s, cap| s.try_begin_request(cap))?;
-        Ok(Lease::counted_in(&self.ring.servers()[i], &self.leased))
-    }
-
-    /// Adds a server to the ring.
-    ///
-    /// Errors: those of [`HashRing::add`].
-    pub fn add(&mut self, server: impl Into<Server>) -> Result<(), Error> {
-        self.ring.add(server)?;
+    /// Applies a change to the ring, then recounts the weights.
+    fn change<R>(&mut self, f: impl FnOnce(&mut HashRing) -> Result<R, Error>) -> Result<R, Error> {
+        let out = f(&mut self.ring)?;
         self.weight_sum = weight_sum(&self.ring, |_| true);
-        Ok(())
-    }
-
-    /// Removes the server with this id from the ring.
-    ///
-    /// Errors: those of [`HashRing::remove`].
-    pub fn remove(&mut self, id: &str) -> Result<Server, Error> {
-        let server = self.ring.remove(id)?;
-        self.weight_sum = weight_sum(&self.ring, |_| true);
-        Ok(server)
-    }
-
-    /// Changes a server's weight on the ring.
-    ///
-    /// Errors: those of [`HashRing::set_weight`].
-    pub fn set_weight(&mut self, id: &str, weight: u32) -> Result<(), Error> {
-        self.ring.set_weight(id, weight)?;
-        self.weight_sum = weight_sum(&self.ring, |_| true);
-        Ok(())
+        Ok(out)
     }
 
     /// `⌈(1 + ε) × total × weight / weight_sum⌉`, without a call to `ceil`.
@@ -189,7 +213,7 @@ impl BoundedLoad {
         &self,
         hash: u64,
         mut take: impl FnMut(&Server, u64) -> bool,
-    ) -> Result<usize, Error> {
+    ) -> Result<usize, PickError> {
         let servers = self.ring.servers();
         let total = self.leased.load(Ordering::Acquire) + 1;
         for i in self.ring.clockwise(hash).take(servers.len()) {
@@ -200,7 +224,7 @@ impl BoundedLoad {
         }
         let healthy = weight_sum(&self.ring, Server::is_healthy);
         if healthy == 0 {
-            return Err(Error::NoHealthyServer);
+            return Err(self.ring.fleet().none_error());
         }
         for i in self.ring.clockwise(hash) {
             let s = &servers[i];
@@ -208,8 +232,18 @@ impl BoundedLoad {
                 return Ok(i);
             }
         }
-        Err(Error::Saturated)
+        Err(PickError::Saturated)
     }
+}
+
+fn check_epsilon(epsilon: f64) -> Result<(), Error> {
+    if !epsilon.is_finite() || epsilon <= 0.0 {
+        return Err(Error::option(
+            "epsilon",
+            format!("must be finite and greater than 0, not {epsilon}"),
+        ));
+    }
+    Ok(())
 }
 
 /// The sum of the weights of the ring's servers that `counted` accepts.
@@ -219,10 +253,46 @@ fn weight_sum(ring: &HashRing, counted: impl Fn(&Server) -> bool) -> u64 {
 }
 
 impl Balancer for BoundedLoad {
+    fn fleet(&self) -> &Fleet {
+        self.ring.fleet()
+    }
+
+    /// Where a lease would go now, without taking one.
     #[inline]
-    fn pick_hash(&self, hash: u64) -> Result<&Server, Error> {
+    fn pick_hash(&self, hash: u64) -> Result<&Server, PickError> {
         let i = self.choose(hash, |s, cap| s.in_flight() < cap)?;
         Ok(&self.ring.servers()[i])
+    }
+
+    /// Takes a lease on the first server clockwise under the cap (see the
+    /// [type docs](BoundedLoad)).
+    #[inline]
+    fn acquire_hash(&self, hash: u64) -> Result<Lease<'_>, PickError> {
+        let i = self.choose(hash, |s, cap| s.try_begin_request(cap))?;
+        Ok(Lease::counted_in(&self.ring.servers()[i], &self.leased))
+    }
+
+    /// As [`acquire_hash`](Balancer::acquire_hash), passing over the servers `accept`
+    /// turns down.
+    fn acquire_hash_with(
+        &self,
+        hash: u64,
+        accept: &mut dyn FnMut(&Server) -> bool,
+    ) -> Result<Lease<'_>, PickError> {
+        let (mut offered, mut refused) = (0, 0);
+        let found = self.choose(hash, |s, cap| {
+            offered += 1;
+            let ok = accept(s);
+            refused += usize::from(!ok);
+            ok && s.try_begin_request(cap)
+        });
+        match found {
+            Ok(i) => Ok(Lease::counted_in(&self.ring.servers()[i], &self.leased)),
+            Err(PickError::Saturated) if refused > 0 && refused == offered => {
+                Err(PickError::NoneAccepted { tried: refused })
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {
@@ -233,16 +303,27 @@ impl Balancer for BoundedLoad {
         self.ring.fleet().ranked(walk, out)
     }
 
-    fn servers(&self) -> &[Server] {
-        self.ring.servers()
-    }
-
-    fn position(&self, id: &str) -> Option<usize> {
-        self.ring.position(id)
-    }
-
     fn hasher(&self) -> &KeyHasher {
         self.ring.hasher()
+    }
+}
+
+impl Update for BoundedLoad {
+    /// The same ring options, ε and count of leases over `servers`.
+    fn set_servers(&mut self, servers: Vec<Server>) -> Result<(), Error> {
+        self.change(|ring| ring.set_servers(servers))
+    }
+
+    fn add(&mut self, server: Server) -> Result<(), Error> {
+        self.change(|ring| ring.add(server))
+    }
+
+    fn remove(&mut self, id: &str) -> Result<Server, Error> {
+        self.change(|ring| ring.remove(id))
+    }
+
+    fn set_weight(&mut self, id: &str, weight: u32) -> Result<(), Error> {
+        self.change(|ring| ring.set_weight(id, weight))
     }
 }
 

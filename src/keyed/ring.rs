@@ -5,8 +5,7 @@ use std::cmp::Ordering;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use crate::hash::DEFAULT_SEED;
-use crate::server::Fleet;
-use crate::{Balancer, Error, KeyHasher, Server};
+use crate::{Balancer, Error, Fleet, KeyHasher, PickError, Server, Update};
 
 /// The most points a ring may hold in all (2²⁴, about 16.8 million: 268 MB of points).
 pub const MAX_RING_POINTS: u64 = 1 << 24;
@@ -22,7 +21,7 @@ pub const MAX_RING_POINTS: u64 = 1 << 24;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(default))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 #[non_exhaustive]
 pub struct RingOptions {
     /// Virtual nodes (points) per unit of weight; at least 1. Default 160.
@@ -76,7 +75,7 @@ impl Default for RingOptions {
 /// points even it out at the cost of memory (16 bytes and a little index per point).
 ///
 /// ```
-/// use loadring::{Balancer, BalancerExt, HashRing, Server};
+/// use loadring::{Balancer, BalancerExt, HashRing, Server, Update};
 ///
 /// let mut ring = HashRing::new(["10.0.0.1:80", "10.0.0.2:80"])?;
 /// ring.add(Server::new("10.0.0.3:80").with_weight(2))?;
@@ -121,8 +120,7 @@ impl Point {
 impl HashRing {
     /// Builds a ring over `servers` (ids or [`Server`]s) with the default options.
     ///
-    /// Errors: [`Error::NoServers`], [`Error::DuplicateServer`], [`Error::ZeroWeight`],
-    /// [`Error::TooManyPoints`].
+    /// Errors: [`Error::DuplicateServer`], [`Error::ZeroWeight`], [`Error::TooManyPoints`].
     pub fn new<I>(servers: I) -> Result<Self, Error>
     where
         I: IntoIterator,
@@ -138,10 +136,7 @@ impl HashRing {
         I::Item: Into<Server>,
     {
         if options.points_per_weight == 0 {
-            return Err(Error::InvalidOption {
-                name: "points_per_weight",
-                reason: "must be at least 1",
-            });
+            return Err(Error::option("points_per_weight", "must be at least 1"));
         }
         let fleet = Fleet::new(servers)?;
         let total: u64 = fleet
@@ -190,10 +185,7 @@ impl HashRing {
     }
 
     /// Adds a server; only keys that now belong to it move.
-    ///
-    /// Errors: [`Error::DuplicateServer`], [`Error::ZeroWeight`], [`Error::TooManyPoints`].
-    pub fn add(&mut self, server: impl Into<Server>) -> Result<(), Error> {
-        let server = server.into();
+    fn add_server(&mut self, server: Server) -> Result<(), Error> {
         let added = u64::from(server.weight()) * u64::from(self.options.points_per_weight);
         check_points(self.points.len() as u64 + added)?;
         let owner = self.fleet.push(server)? as u32;
@@ -202,10 +194,7 @@ impl HashRing {
     }
 
     /// Removes the server with this id; only its keys move.
-    ///
-    /// Errors: [`Error::UnknownServer`]; [`Error::NoServers`] for the last server, since a
-    /// ring always holds one.
-    pub fn remove(&mut self, id: &str) -> Result<Server, Error> {
+    fn remove_server(&mut self, id: &str) -> Result<Server, Error> {
         let (gone, server) = self.fleet.remove(id)?;
         let gone = gone as u32;
         self.points.retain(|p| p.owner != gone);
@@ -216,15 +205,9 @@ impl HashRing {
         Ok(server)
     }
 
-    /// Changes a server's weight, keeping its health and load cells; only keys that must
-    /// move, move.
-    ///
-    /// Errors: [`Error::UnknownServer`], [`Error::ZeroWeight`], [`Error::TooManyPoints`].
-    pub fn set_weight(&mut self, id: &str, weight: u32) -> Result<(), Error> {
-        let i = self
-            .fleet
-            .position(id)
-            .ok_or_else(|| Error::UnknownServer { id: id.into() })?;
+    /// Changes a server's weight, keeping its cells; only keys that must move, move.
+    fn reweight(&mut self, id: &str, weight: u32) -> Result<(), Error> {
+        let i = self.fleet.position(id).ok_or_else(|| Error::unknown(id))?;
         let old = u64::from(self.fleet.servers()[i].weight());
         let ppw = u64::from(self.options.points_per_weight);
         check_points(self.points.len() as u64 - old * ppw + u64::from(weight) * ppw)?;
@@ -320,11 +303,6 @@ impl HashRing {
         if i == self.points.len() { 0 } else { i }
     }
 
-    /// The ring's servers.
-    pub(crate) fn fleet(&self) -> &Fleet {
-        &self.fleet
-    }
-
     /// The owners met walking clockwise from the key's point, one per run of one owner's
     /// points: the key's own server first. A server may come up again after others; the walk
     /// ends after one lap.
@@ -415,8 +393,15 @@ fn check_points(requested: u64) -> Result<(), Error> {
 }
 
 impl Balancer for HashRing {
+    fn fleet(&self) -> &Fleet {
+        &self.fleet
+    }
+
     #[inline]
-    fn pick_hash(&self, hash: u64) -> Result<&Server, Error> {
+    fn pick_hash(&self, hash: u64) -> Result<&Server, PickError> {
+        if self.points.is_empty() {
+            return Err(PickError::NoServers);
+        }
         let i = self.point_at(hash);
         let servers = self.fleet.servers();
         let first = &servers[self.points[i].owner as usize];
@@ -431,23 +416,38 @@ impl Balancer for HashRing {
                 break;
             }
         }
-        Err(Error::NoHealthyServer)
+        Err(PickError::NoHealthyServer)
     }
 
     fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {
         self.fleet.ranked(self.clockwise(hash), out)
     }
 
-    fn servers(&self) -> &[Server] {
-        self.fleet.servers()
-    }
-
-    fn position(&self, id: &str) -> Option<usize> {
-        self.fleet.position(id)
-    }
-
     fn hasher(&self) -> &KeyHasher {
         &self.hasher
+    }
+}
+
+impl Update for HashRing {
+    /// A fresh build over `servers` with the same options and key hash.
+    fn set_servers(&mut self, servers: Vec<Server>) -> Result<(), Error> {
+        *self = HashRing::with_options(servers, self.options)?.with_hasher(self.hasher);
+        Ok(())
+    }
+
+    /// Merges the new server's points into the ring: only keys that now belong to it move.
+    fn add(&mut self, server: Server) -> Result<(), Error> {
+        self.add_server(server)
+    }
+
+    /// Drops the server's points: only its keys move.
+    fn remove(&mut self, id: &str) -> Result<Server, Error> {
+        self.remove_server(id)
+    }
+
+    /// Replaces the server's points: only keys that must move, move.
+    fn set_weight(&mut self, id: &str, weight: u32) -> Result<(), Error> {
+        self.reweight(id, weight)
     }
 }
 

@@ -3,8 +3,7 @@
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use crate::hash::mix64;
-use crate::server::Fleet;
-use crate::{Balancer, Error, KeyHasher, Server};
+use crate::{Balancer, Error, Fleet, KeyHasher, PickError, Server, Update};
 
 /// Seed of a server's score hash: the ASCII bytes of `"rndzvous"` as a big-endian `u64`.
 const SERVER_SEED: u64 = 0x726e_647a_766f_7573;
@@ -66,7 +65,7 @@ pub struct Rendezvous {
 impl Rendezvous {
     /// Builds over `servers` (ids or [`Server`]s), honouring their weights.
     ///
-    /// Errors: [`Error::NoServers`], [`Error::DuplicateServer`], [`Error::ZeroWeight`].
+    /// Errors: [`Error::DuplicateServer`], [`Error::ZeroWeight`].
     pub fn new<I>(servers: I) -> Result<Self, Error>
     where
         I: IntoIterator,
@@ -78,8 +77,8 @@ impl Rendezvous {
             .iter()
             .map(|s| xxh3_64_with_seed(s.id().as_bytes(), SERVER_SEED))
             .collect();
-        let first = fleet.servers()[0].weight();
-        let inv_weights = if fleet.servers().iter().all(|s| s.weight() == first) {
+        let first = fleet.servers().first().map(Server::weight);
+        let inv_weights = if fleet.servers().iter().all(|s| Some(s.weight()) == first) {
             Vec::new()
         } else {
             fleet
@@ -100,27 +99,6 @@ impl Rendezvous {
     pub fn with_hasher(mut self, hasher: KeyHasher) -> Self {
         self.hasher = hasher;
         self
-    }
-
-    /// Adds a server; only the keys it now wins move. O(n).
-    ///
-    /// Errors: [`Error::DuplicateServer`], [`Error::ZeroWeight`].
-    pub fn add(&mut self, server: impl Into<Server>) -> Result<(), Error> {
-        crate::Rebuild::add(self, server.into())
-    }
-
-    /// Removes the server with this id; only its keys move. O(n).
-    ///
-    /// Errors: [`Error::UnknownServer`]; [`Error::NoServers`] for the last server.
-    pub fn remove(&mut self, id: &str) -> Result<Server, Error> {
-        crate::Rebuild::remove(self, id)
-    }
-
-    /// Changes a server's weight, keeping its cells; keys move only to or from it. O(n).
-    ///
-    /// Errors: [`Error::UnknownServer`], [`Error::ZeroWeight`].
-    pub fn set_weight(&mut self, id: &str, weight: u32) -> Result<(), Error> {
-        crate::Rebuild::set_weight(self, id, weight)
     }
 
     /// Server `i`'s score for `hash`; higher wins, ties go to the lower index. Exact for
@@ -226,16 +204,21 @@ fn ln_unit(x: f64) -> f64 {
 }
 
 impl Balancer for Rendezvous {
+    fn fleet(&self) -> &Fleet {
+        &self.fleet
+    }
+
     #[inline]
-    fn pick_hash(&self, hash: u64) -> Result<&Server, Error> {
-        let best = self.best(hash);
+    fn pick_hash(&self, hash: u64) -> Result<&Server, PickError> {
         let servers = self.fleet.servers();
-        if servers[best].is_healthy() {
-            return Ok(&servers[best]);
+        match servers.get(self.best(hash)) {
+            Some(s) if s.is_healthy() => Ok(s),
+            Some(_) => self
+                .best_after(hash, None)
+                .map(|(_, i)| &servers[i])
+                .ok_or(PickError::NoHealthyServer),
+            None => Err(PickError::NoServers),
         }
-        self.best_after(hash, None)
-            .map(|(_, i)| &servers[i])
-            .ok_or(Error::NoHealthyServer)
     }
 
     fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {
@@ -252,23 +235,16 @@ impl Balancer for Rendezvous {
         n
     }
 
-    fn servers(&self) -> &[Server] {
-        self.fleet.servers()
-    }
-
-    fn position(&self, id: &str) -> Option<usize> {
-        self.fleet.position(id)
-    }
-
     fn hasher(&self) -> &KeyHasher {
         &self.hasher
     }
 }
 
-impl crate::Rebuild for Rendezvous {
+impl Update for Rendezvous {
     /// Rendezvous over `servers`, with the same key hash.
-    fn rebuild(&self, servers: Vec<Server>) -> Result<Self, Error> {
-        Ok(Rendezvous::new(servers)?.with_hasher(*self.hasher()))
+    fn set_servers(&mut self, servers: Vec<Server>) -> Result<(), Error> {
+        *self = Rendezvous::new(servers)?.with_hasher(self.hasher);
+        Ok(())
     }
 }
 

@@ -2,8 +2,7 @@
 
 use md5::{Digest, Md5};
 
-use crate::server::Fleet;
-use crate::{Balancer, Error, KeyHasher, MAX_RING_POINTS, Server};
+use crate::{Balancer, Error, Fleet, KeyHasher, MAX_RING_POINTS, PickError, Server, Update};
 
 /// The ketama hash of a key: MD5 of its bytes, the first 4 bytes read as a little-endian
 /// `u32` (what libketama calls `ketama_hashi`, and libmemcached's MD5 key hash).
@@ -21,6 +20,8 @@ pub fn ketama_hash(key: &[u8]) -> u32 {
 /// of a server, and differ in two details: the number of points a weight gives (both in
 /// single-precision floats, rounded differently), and libmemcached's name for port 11211.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 #[non_exhaustive]
 pub enum KetamaFlavor {
     /// libketama (`ketama.c`): a server named `s` hashes `"s-k"` for each k, and gets
@@ -34,6 +35,31 @@ pub enum KetamaFlavor {
     /// default port) hashes `"host-k"` rather than `"host:11211-k"`. With 25 servers of equal
     /// weight, for example, this gives each 39 digests where libketama gives 40.
     Libmemcached,
+}
+
+/// Options of a [`KetamaRing`].
+///
+/// ```
+/// use loadring::{KetamaFlavor, KetamaOptions};
+///
+/// let options = KetamaOptions::default().with_flavor(KetamaFlavor::Libmemcached);
+/// assert_eq!(options.flavor, KetamaFlavor::Libmemcached);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
+#[non_exhaustive]
+pub struct KetamaOptions {
+    /// Whose arithmetic to reproduce. Default [`KetamaFlavor::Libketama`].
+    pub flavor: KetamaFlavor,
+}
+
+impl KetamaOptions {
+    /// Sets the flavour.
+    pub fn with_flavor(mut self, flavor: KetamaFlavor) -> Self {
+        self.flavor = flavor;
+        self
+    }
 }
 
 /// A consistent-hash ring that maps keys exactly as libketama and libmemcached's ketama
@@ -93,22 +119,22 @@ pub struct KetamaRing {
 impl KetamaRing {
     /// Builds a ring with libketama's arithmetic ([`KetamaFlavor::Libketama`]).
     ///
-    /// Errors: [`Error::NoServers`], [`Error::DuplicateServer`], [`Error::ZeroWeight`],
-    /// [`Error::TooManyPoints`].
+    /// Errors: [`Error::DuplicateServer`], [`Error::ZeroWeight`], [`Error::TooManyPoints`].
     pub fn new<I>(servers: I) -> Result<Self, Error>
     where
         I: IntoIterator,
         I::Item: Into<Server>,
     {
-        Self::with_flavor(servers, KetamaFlavor::default())
+        Self::with_options(servers, KetamaOptions::default())
     }
 
-    /// Builds a ring with the given flavour's arithmetic.
-    pub fn with_flavor<I>(servers: I, flavor: KetamaFlavor) -> Result<Self, Error>
+    /// Builds a ring with the options' flavour of arithmetic.
+    pub fn with_options<I>(servers: I, options: KetamaOptions) -> Result<Self, Error>
     where
         I: IntoIterator,
         I::Item: Into<Server>,
     {
+        let flavor = options.flavor;
         let fleet = Fleet::new(servers)?;
         let servers = fleet.servers();
         let total: u64 = servers.iter().map(|s| u64::from(s.weight())).sum();
@@ -150,27 +176,6 @@ impl KetamaRing {
             points,
             owners,
         })
-    }
-
-    /// Adds a server and rebuilds the ring, as those libraries do: every server's number of
-    /// points depends on the number of servers and the total weight.
-    ///
-    /// Errors: [`Error::DuplicateServer`], [`Error::ZeroWeight`], [`Error::TooManyPoints`].
-    pub fn add(&mut self, server: impl Into<Server>) -> Result<(), Error> {
-        let mut list = self.fleet.servers().to_vec();
-        list.push(server.into());
-        *self = Self::with_flavor(list, self.flavor)?;
-        Ok(())
-    }
-
-    /// Removes the server with this id and rebuilds the ring.
-    ///
-    /// Errors: [`Error::UnknownServer`]; [`Error::NoServers`] for the last server.
-    pub fn remove(&mut self, id: &str) -> Result<Server, Error> {
-        let mut fleet = self.fleet.clone();
-        let (_, server) = fleet.remove(id)?;
-        *self = Self::with_flavor(fleet.servers().to_vec(), self.flavor)?;
-        Ok(server)
     }
 
     /// The flavour whose arithmetic the ring follows.
@@ -245,8 +250,12 @@ impl KetamaRing {
 }
 
 impl Balancer for KetamaRing {
+    fn fleet(&self) -> &Fleet {
+        &self.fleet
+    }
+
     #[inline]
-    fn pick_hash(&self, hash: u64) -> Result<&Server, Error> {
+    fn pick_hash(&self, hash: u64) -> Result<&Server, PickError> {
         self.fleet.first_healthy(self.walk_from(hash))
     }
 
@@ -254,31 +263,17 @@ impl Balancer for KetamaRing {
         self.fleet.ranked(self.walk_from(hash), out)
     }
 
-    fn servers(&self) -> &[Server] {
-        self.fleet.servers()
-    }
-
-    fn position(&self, id: &str) -> Option<usize> {
-        self.fleet.position(id)
-    }
-
     fn hasher(&self) -> &KeyHasher {
         &self.hasher
     }
 }
 
-impl crate::Rebuild for KetamaRing {
-    /// A ring of the same flavour over `servers`.
-    fn rebuild(&self, servers: Vec<Server>) -> Result<Self, Error> {
-        KetamaRing::with_flavor(servers, self.flavor())
-    }
-
-    fn add(&mut self, server: Server) -> Result<(), Error> {
-        KetamaRing::add(self, server)
-    }
-
-    fn remove(&mut self, id: &str) -> Result<Server, Error> {
-        KetamaRing::remove(self, id)
+impl Update for KetamaRing {
+    /// A ring of the same flavour over `servers`, rebuilt as those libraries do: every
+    /// server's number of points depends on the number of servers and the total weight.
+    fn set_servers(&mut self, servers: Vec<Server>) -> Result<(), Error> {
+        *self = KetamaRing::with_options(servers, KetamaOptions::default().with_flavor(self.flavor))?;
+        Ok(())
     }
 }
 

@@ -5,8 +5,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::hash::{fast_range, mix64};
-use crate::server::Fleet;
-use crate::{Balancer, Error, KeyHasher, Lease, Server};
+use crate::{Balancer, Error, Fleet, PickError, Server, Update};
 
 /// The SplitMix64 increment.
 const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -16,6 +15,8 @@ const PAIR_DRAWS: usize = 4;
 
 /// How a [`LeastLoaded`] chooses among the servers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 #[non_exhaustive]
 pub enum Choice {
     /// Two servers drawn at random, the less loaded wins (Mitzenmacher's power of two
@@ -28,15 +29,64 @@ pub enum Choice {
 
 /// Where a [`LeastLoaded`] reads each server's load; lesser values mean less loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 #[non_exhaustive]
 pub enum LoadSource {
-    /// Requests in flight, counted by the [`Lease`]s that
-    /// [`LeastLoaded::acquire`] (or another strategy's `acquire`) hands out.
+    /// Requests in flight, counted by the [`Lease`](crate::Lease)s that
+    /// [`acquire`](crate::BalancerExt::acquire) hands out (from this balancer or any other
+    /// that holds clones of the same servers).
     #[default]
     InFlight,
     /// The figure last reported with [`Server::report_load`] or
-    /// [`LeastLoaded::report_load`] (CPU, queue length, latency…); 0 until then.
+    /// [`Balancer::report_load`] (CPU, queue length, latency…); 0 until then.
     Reported,
+}
+
+/// Options of a [`LeastLoaded`].
+///
+/// ```
+/// use loadring::{Choice, LeastLoadedOptions, LoadSource};
+///
+/// let options = LeastLoadedOptions::default()
+///     .with_choice(Choice::FullScan)
+///     .with_load_source(LoadSource::Reported)
+///     .with_seed(7);
+/// assert_eq!(options.seed, Some(7));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
+#[non_exhaustive]
+pub struct LeastLoadedOptions {
+    /// Two random choices (default) or a full scan.
+    pub choice: Choice,
+    /// Requests in flight (default) or reported loads.
+    pub load_source: LoadSource,
+    /// The seed of the random draws, for reproducible picks; `None` (default) seeds them at
+    /// random.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub seed: Option<u64>,
+}
+
+impl LeastLoadedOptions {
+    /// Sets how the balancer chooses.
+    pub fn with_choice(mut self, choice: Choice) -> Self {
+        self.choice = choice;
+        self
+    }
+
+    /// Sets where the balancer reads loads.
+    pub fn with_load_source(mut self, source: LoadSource) -> Self {
+        self.load_source = source;
+        self
+    }
+
+    /// Seeds the random draws: the same seed, servers and loads give the same picks.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
 }
 
 /// The PRNG state, on a cache line of its own: it is written on every pick.
@@ -48,25 +98,30 @@ struct Rng(AtomicU64);
 /// 2 is as loaded with 4 requests as one of weight 1 with 2.
 ///
 /// Keys are ignored. The load is either the requests in flight ([`LoadSource::InFlight`],
-/// counted by the leases of [`acquire`](LeastLoaded::acquire)) or a figure that callers
-/// report ([`LoadSource::Reported`]). Picks compare two random servers
+/// counted by the leases of [`acquire`](crate::BalancerExt::acquire): **route requests
+/// through `acquire` and hold the lease**, or every server looks idle) or a figure that
+/// callers report ([`LoadSource::Reported`]). Picks compare two random servers
 /// ([`Choice::PowerOfTwo`], the default) or all of them ([`Choice::FullScan`]).
 ///
 /// Ties are broken at random, never always toward the first server, so an idle fleet
 /// spreads its first requests. The randomness is a SplitMix64 sequence in one atomic:
 /// [`new`](LeastLoaded::new) seeds it from the process's random hasher keys,
-/// [`with_seed`](LeastLoaded::with_seed) from a given seed, for reproducible tests (picks from
-/// one thread repeat exactly; threads that race may now and then share a draw).
+/// [`LeastLoadedOptions::seed`] from a given seed, for reproducible tests (picks from one
+/// thread repeat exactly; threads that race may now and then share a draw).
+///
+/// Ranked [`candidates`](crate::BalancerExt::candidates) are the pick, then the other healthy
+/// servers from the least loaded up, so a retry that excludes the servers it tried
+/// ([`acquire_with`](crate::BalancerExt::acquire_with)) goes to the least loaded of the rest.
 ///
 /// Unhealthy servers are skipped; a power-of-two pick that draws only unhealthy servers
 /// a few times in a row scans instead.
 ///
 /// ```
-/// use loadring::{Balancer, LeastLoaded, Server};
+/// use loadring::{Balancer, BalancerExt, LeastLoaded};
 ///
 /// let ll = LeastLoaded::new(["a", "b"])?;
-/// let first = ll.acquire()?;  // counted in flight until dropped
-/// let second = ll.acquire()?;
+/// let first = ll.acquire_next()?; // counted in flight until dropped
+/// let second = ll.acquire_next()?;
 /// assert_ne!(first.id(), second.id(), "the idle server wins");
 /// drop((first, second));
 /// assert!(ll.servers().iter().all(|s| s.in_flight() == 0));
@@ -75,8 +130,7 @@ struct Rng(AtomicU64);
 #[derive(Debug)]
 pub struct LeastLoaded {
     fleet: Fleet,
-    choice: Choice,
-    source: LoadSource,
+    options: LeastLoadedOptions,
     rng: Rng,
 }
 
@@ -84,70 +138,34 @@ impl LeastLoaded {
     /// Builds over `servers` (ids or [`Server`]s): power of two choices over the requests in
     /// flight, seeded at random.
     ///
-    /// Errors: [`Error::NoServers`], [`Error::DuplicateServer`], [`Error::ZeroWeight`].
+    /// Errors: [`Error::DuplicateServer`], [`Error::ZeroWeight`].
     pub fn new<I>(servers: I) -> Result<Self, Error>
     where
         I: IntoIterator,
         I::Item: Into<Server>,
     {
-        Self::with_seed(servers, RandomState::new().hash_one(GOLDEN))
+        Self::with_options(servers, LeastLoadedOptions::default())
     }
 
-    /// As [`new`](LeastLoaded::new), with the random draws seeded from `seed`: the same
-    /// seed, servers and loads give the same picks.
-    pub fn with_seed<I>(servers: I, seed: u64) -> Result<Self, Error>
+    /// Builds with `options`.
+    pub fn with_options<I>(servers: I, options: LeastLoadedOptions) -> Result<Self, Error>
     where
         I: IntoIterator,
         I::Item: Into<Server>,
     {
+        let seed = options
+            .seed
+            .unwrap_or_else(|| RandomState::new().hash_one(GOLDEN));
         Ok(LeastLoaded {
             fleet: Fleet::new(servers)?,
-            choice: Choice::default(),
-            source: LoadSource::default(),
+            options,
             rng: Rng(AtomicU64::new(seed)),
         })
     }
 
-    /// Chooses by full scan or by power of two choices.
-    pub fn with_choice(mut self, choice: Choice) -> Self {
-        self.choice = choice;
-        self
-    }
-
-    /// Reads loads from the requests in flight or from reported figures.
-    pub fn with_load_source(mut self, source: LoadSource) -> Self {
-        self.source = source;
-        self
-    }
-
-    /// How the balancer chooses.
-    pub fn choice(&self) -> Choice {
-        self.choice
-    }
-
-    /// Where the balancer reads loads.
-    pub fn load_source(&self) -> LoadSource {
-        self.source
-    }
-
-    /// Picks the least loaded server and counts a request in flight on it until the returned
-    /// [`Lease`] is dropped.
-    ///
-    /// Errors: [`Error::NoHealthyServer`].
-    #[inline]
-    pub fn acquire(&self) -> Result<Lease<'_>, Error> {
-        self.choose()
-            .map(|i| Lease::begin(&self.fleet.servers()[i]))
-    }
-
-    /// Records a load figure for a server (see [`LoadSource::Reported`]).
-    ///
-    /// Errors: [`Error::UnknownServer`]; [`Error::InvalidLoad`] for NaN, infinite or
-    /// negative values.
-    pub fn report_load(&self, id: &str, load: f64) -> Result<(), Error> {
-        self.server(id)
-            .ok_or_else(|| Error::UnknownServer { id: id.into() })?
-            .report_load(load)
+    /// The options the balancer was built with.
+    pub fn options(&self) -> LeastLoadedOptions {
+        self.options
     }
 
     /// The next SplitMix64 output.
@@ -165,7 +183,7 @@ impl LeastLoaded {
     /// Compares two servers' load per unit of weight.
     #[inline]
     fn compare(&self, a: &Server, b: &Server) -> Cmp {
-        match self.source {
+        match self.options.load_source {
             LoadSource::InFlight => (u128::from(a.in_flight()) * u128::from(b.weight()))
                 .cmp(&(u128::from(b.in_flight()) * u128::from(a.weight()))),
             // Reported loads are finite and non-negative, so this never sees a NaN.
@@ -176,15 +194,15 @@ impl LeastLoaded {
     }
 
     #[inline]
-    fn choose(&self) -> Result<usize, Error> {
-        match self.choice {
+    fn choose(&self) -> Result<usize, PickError> {
+        match self.options.choice {
             Choice::PowerOfTwo => self.power_of_two(),
             Choice::FullScan => self.full_scan(),
         }
     }
 
     #[inline]
-    fn power_of_two(&self) -> Result<usize, Error> {
+    fn power_of_two(&self) -> Result<usize, PickError> {
         let n = self.fleet.len() as u64;
         if n < 2 {
             return self.full_scan();
@@ -215,7 +233,7 @@ impl LeastLoaded {
     }
 
     /// The least loaded healthy server; among equals, one chosen uniformly at random.
-    fn full_scan(&self) -> Result<usize, Error> {
+    fn full_scan(&self) -> Result<usize, PickError> {
         let servers = self.fleet.servers();
         let mut state = self.random() | 1;
         let mut best: Option<usize> = None;
@@ -244,7 +262,7 @@ impl LeastLoaded {
                 Cmp::Greater => {}
             }
         }
-        best.ok_or(Error::NoHealthyServer)
+        best.ok_or_else(|| self.fleet.none_error())
     }
 }
 
@@ -259,52 +277,50 @@ impl Clone for LeastLoaded {
     fn clone(&self) -> Self {
         LeastLoaded {
             fleet: self.fleet.clone(),
-            choice: self.choice,
-            source: self.source,
+            options: self.options,
             rng: Rng(AtomicU64::new(self.rng.0.load(Ordering::Relaxed))),
         }
     }
 }
 
 impl Balancer for LeastLoaded {
+    fn fleet(&self) -> &Fleet {
+        &self.fleet
+    }
+
     /// The least loaded server, without counting a request on it (see
-    /// [`acquire`](LeastLoaded::acquire)).
+    /// [`acquire`](crate::BalancerExt::acquire)).
     #[inline]
-    fn pick_hash(&self, _hash: u64) -> Result<&Server, Error> {
+    fn pick_hash(&self, _hash: u64) -> Result<&Server, PickError> {
         self.choose().map(|i| &self.fleet.servers()[i])
     }
 
-    fn servers(&self) -> &[Server] {
-        self.fleet.servers()
-    }
-
-    fn position(&self, id: &str) -> Option<usize> {
-        self.fleet.position(id)
-    }
-
-    /// Keys are ignored; [`BalancerExt::pick`](crate::BalancerExt::pick) hashes them with
-    /// the default XXH3 all the same.
-    fn hasher(&self) -> &KeyHasher {
-        &KeyHasher::Xxh3
+    /// The pick, then the other healthy servers from the least loaded up (first in order on
+    /// ties).
+    fn candidates_hash(&self, _hash: u64, out: &mut [usize]) -> usize {
+        let (Some(slot), Ok(first)) = (out.first_mut(), self.choose()) else {
+            return 0;
+        };
+        *slot = first;
+        let servers = self.fleet.servers();
+        let mut n = 1;
+        while n < out.len() {
+            let next = (0..servers.len())
+                .filter(|&i| servers[i].is_healthy() && !out[..n].contains(&i))
+                .min_by(|&a, &b| self.compare(&servers[a], &servers[b]));
+            let Some(i) = next else { break };
+            out[n] = i;
+            n += 1;
+        }
+        n
     }
 }
 
-impl crate::Acquire for LeastLoaded {
-    #[inline]
-    fn acquire(&self) -> Result<Lease<'_>, Error> {
-        LeastLoaded::acquire(self)
-    }
-}
-
-impl crate::Rebuild for LeastLoaded {
-    /// The same choice, load source and random sequence over `servers`.
-    fn rebuild(&self, servers: Vec<Server>) -> Result<Self, Error> {
-        Ok(LeastLoaded {
-            fleet: Fleet::new(servers)?,
-            choice: self.choice,
-            source: self.source,
-            rng: Rng(AtomicU64::new(self.rng.0.load(Ordering::Relaxed))),
-        })
+impl Update for LeastLoaded {
+    /// The same options and random sequence over `servers`.
+    fn set_servers(&mut self, servers: Vec<Server>) -> Result<(), Error> {
+        self.fleet = Fleet::new(servers)?;
+        Ok(())
     }
 }
 

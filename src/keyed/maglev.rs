@@ -4,8 +4,7 @@
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use crate::hash::fast_range;
-use crate::server::Fleet;
-use crate::{Balancer, Error, KeyHasher, Server};
+use crate::{Balancer, Error, Fleet, KeyHasher, PickError, Server, Update};
 
 /// The default table size, a prime: 65 537 slots (256 KiB of table).
 pub const DEFAULT_MAGLEV_TABLE_SIZE: u32 = 65_537;
@@ -29,7 +28,7 @@ const SKIP_SEED: u64 = 0x6d61_676c_6576_2d73;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(default))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 #[non_exhaustive]
 pub struct MaglevOptions {
     /// Slots in the lookup table: a prime, at least the number of servers and at most
@@ -119,8 +118,8 @@ impl Maglev {
     /// Builds over `servers` (ids or [`Server`]s) with a table of
     /// [`DEFAULT_MAGLEV_TABLE_SIZE`] slots.
     ///
-    /// Errors: [`Error::NoServers`], [`Error::DuplicateServer`], [`Error::ZeroWeight`],
-    /// [`Error::InvalidOption`] with more servers than slots.
+    /// Errors: [`Error::DuplicateServer`], [`Error::ZeroWeight`], [`Error::InvalidOption`]
+    /// with more servers than slots.
     pub fn new<I>(servers: I) -> Result<Self, Error>
     where
         I: IntoIterator,
@@ -138,10 +137,10 @@ impl Maglev {
     {
         let size = options.table_size;
         if size > MAX_MAGLEV_TABLE_SIZE || !is_prime(size) {
-            return Err(Error::InvalidOption {
-                name: "table_size",
-                reason: "must be a prime of at most 16777213",
-            });
+            return Err(Error::option(
+                "table_size",
+                format!("must be a prime of at most {MAX_MAGLEV_TABLE_SIZE}, not {size}"),
+            ));
         }
         let fleet = Fleet::by_id(servers)?;
         let mut maglev = Maglev {
@@ -179,37 +178,22 @@ impl Maglev {
         counts
     }
 
-    /// Adds a server and rebuilds the table.
-    ///
-    /// Errors: [`Error::DuplicateServer`], [`Error::ZeroWeight`], [`Error::InvalidOption`]
-    /// when the servers would outnumber the slots.
-    pub fn add(&mut self, server: impl Into<Server>) -> Result<(), Error> {
-        crate::Rebuild::add(self, server.into())
-    }
-
-    /// Removes the server with this id and rebuilds the table.
-    ///
-    /// Errors: [`Error::UnknownServer`]; [`Error::NoServers`] for the last server.
-    pub fn remove(&mut self, id: &str) -> Result<Server, Error> {
-        crate::Rebuild::remove(self, id)
-    }
-
-    /// Changes a server's weight, keeping its cells, and rebuilds the table.
-    ///
-    /// Errors: [`Error::UnknownServer`], [`Error::ZeroWeight`].
-    pub fn set_weight(&mut self, id: &str, weight: u32) -> Result<(), Error> {
-        crate::Rebuild::set_weight(self, id, weight)
-    }
-
     /// Fills the table as the type docs describe.
     fn fill(&mut self) -> Result<(), Error> {
         let m = self.options.table_size;
         let servers = self.fleet.servers();
         if servers.len() > m as usize {
-            return Err(Error::InvalidOption {
-                name: "table_size",
-                reason: "must be at least the number of servers",
-            });
+            return Err(Error::option(
+                "table_size",
+                format!(
+                    "must be at least the number of servers ({}), not {m}",
+                    servers.len()
+                ),
+            ));
+        }
+        if servers.is_empty() {
+            self.table = Vec::new();
+            return Ok(());
         }
         let m64 = u64::from(m);
         // Per server: the next permutation position, the skip, the weight, the slots held.
@@ -287,11 +271,17 @@ fn is_prime(n: u32) -> bool {
 }
 
 impl Balancer for Maglev {
+    fn fleet(&self) -> &Fleet {
+        &self.fleet
+    }
+
     #[inline]
-    fn pick_hash(&self, hash: u64) -> Result<&Server, Error> {
+    fn pick_hash(&self, hash: u64) -> Result<&Server, PickError> {
         let slot = self.slot(hash);
-        let servers = self.fleet.servers();
-        let first = &servers[self.table[slot] as usize];
+        let Some(&owner) = self.table.get(slot) else {
+            return Err(PickError::NoServers);
+        };
+        let first = &self.fleet.servers()[owner as usize];
         if first.is_healthy() {
             return Ok(first);
         }
@@ -300,17 +290,12 @@ impl Balancer for Maglev {
     }
 
     fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {
+        if self.table.is_empty() {
+            return 0;
+        }
         let slot = self.slot(hash);
         let walk = std::iter::once(slot).chain(self.following(slot));
         self.fleet.ranked(walk.map(|s| self.table[s] as usize), out)
-    }
-
-    fn servers(&self) -> &[Server] {
-        self.fleet.servers()
-    }
-
-    fn position(&self, id: &str) -> Option<usize> {
-        self.fleet.position(id)
     }
 
     fn hasher(&self) -> &KeyHasher {
@@ -318,10 +303,11 @@ impl Balancer for Maglev {
     }
 }
 
-impl crate::Rebuild for Maglev {
+impl Update for Maglev {
     /// A table of the same size over `servers`, with the same key hash.
-    fn rebuild(&self, servers: Vec<Server>) -> Result<Self, Error> {
-        Ok(Maglev::with_options(servers, self.options())?.with_hasher(*self.hasher()))
+    fn set_servers(&mut self, servers: Vec<Server>) -> Result<(), Error> {
+        *self = Maglev::with_options(servers, self.options)?.with_hasher(self.hasher);
+        Ok(())
     }
 }
 

@@ -1,0 +1,242 @@
+//! The servers of one balancer: validation, lookup by id, and the health walks every strategy
+//! shares.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::{Error, PickError, Server};
+
+/// Steps of a fallback walk before it checks that some server is healthy at all.
+const QUICK_WALK: usize = 64;
+
+/// The servers of one balancer in the strategy's order, with an id index for O(1) look-ups.
+///
+/// Every strategy holds one and exposes it through [`Balancer::fleet`](crate::Balancer::fleet);
+/// the look-ups, health flags and counts of [`Balancer`](crate::Balancer) come from it, and the
+/// strategies' fallback and ranking walks go through it, so they keep the contract alike.
+/// A fleet may be empty: picks then answer [`PickError::NoServers`].
+#[derive(Debug, Clone, Default)]
+pub struct Fleet {
+    servers: Vec<Server>,
+    index: HashMap<Arc<str>, usize>,
+}
+
+impl Fleet {
+    /// A fleet of `servers` in the given order, with distinct ids and weights of at least 1.
+    ///
+    /// Errors: [`Error::DuplicateServer`], [`Error::ZeroWeight`].
+    pub fn new<I>(servers: I) -> Result<Self, Error>
+    where
+        I: IntoIterator,
+        I::Item: Into<Server>,
+    {
+        let servers = servers.into_iter();
+        let mut fleet = Fleet {
+            servers: Vec::with_capacity(servers.size_hint().0),
+            index: HashMap::with_capacity(servers.size_hint().0),
+        };
+        for s in servers {
+            fleet.push(s.into())?;
+        }
+        Ok(fleet)
+    }
+
+    /// [`Fleet::new`] with the servers in id order (byte-wise), for strategies whose mapping
+    /// must not depend on the order the servers came in.
+    pub(crate) fn by_id<I>(servers: I) -> Result<Self, Error>
+    where
+        I: IntoIterator,
+        I::Item: Into<Server>,
+    {
+        let mut list: Vec<Server> = servers.into_iter().map(Into::into).collect();
+        list.sort_by(|a, b| a.id().cmp(b.id()));
+        Fleet::new(list)
+    }
+
+    /// The servers, in the strategy's order (the order that indices refer to).
+    #[inline]
+    pub fn servers(&self) -> &[Server] {
+        &self.servers
+    }
+
+    /// The server with this id.
+    #[inline]
+    pub fn get(&self, id: &str) -> Option<&Server> {
+        self.position(id).map(|i| &self.servers[i])
+    }
+
+    /// The index of the server with this id, in O(1).
+    #[inline]
+    pub fn position(&self, id: &str) -> Option<usize> {
+        self.index.get(id).copied()
+    }
+
+    /// How many servers there are.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.servers.len()
+    }
+
+    /// Whether there are none.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.servers.is_empty()
+    }
+
+    /// How many servers are healthy now (a scan).
+    pub fn healthy_count(&self) -> usize {
+        self.servers.iter().filter(|s| s.is_healthy()).count()
+    }
+
+    /// Appends a server after checking its id and weight; returns its index.
+    pub(crate) fn push(&mut self, server: Server) -> Result<usize, Error> {
+        if server.weight() == 0 {
+            return Err(Error::ZeroWeight {
+                id: server.id().into(),
+            });
+        }
+        if self.index.contains_key(server.id()) {
+            return Err(Error::DuplicateServer {
+                id: server.id().into(),
+            });
+        }
+        let i = self.servers.len();
+        self.index.insert(Arc::clone(server.id_arc()), i);
+        self.servers.push(server);
+        Ok(i)
+    }
+
+    /// Removes a server, shifting the indices of those after it down by one.
+    pub(crate) fn remove(&mut self, id: &str) -> Result<(usize, Server), Error> {
+        let i = self.position(id).ok_or_else(|| Error::unknown(id))?;
+        let server = self.servers.remove(i);
+        self.index.remove(id);
+        for (j, s) in self.servers.iter().enumerate().skip(i) {
+            self.index.insert(Arc::clone(s.id_arc()), j);
+        }
+        Ok((i, server))
+    }
+
+    /// Changes a server's weight in place (its cells stay); returns its index.
+    pub(crate) fn set_weight(&mut self, id: &str, weight: u32) -> Result<usize, Error> {
+        let i = self.position(id).ok_or_else(|| Error::unknown(id))?;
+        if weight == 0 {
+            return Err(Error::ZeroWeight { id: id.into() });
+        }
+        self.servers[i] = self.servers[i].clone().with_weight(weight);
+        Ok(i)
+    }
+
+    /// Refuses weights other than 1, for a strategy that cannot honour them.
+    pub(crate) fn require_unit_weights(&self, strategy: &'static str) -> Result<(), Error> {
+        match self.servers.iter().find(|s| s.weight() != 1) {
+            Some(s) => Err(Error::WeightsUnsupported {
+                strategy,
+                id: s.id().into(),
+                weight: s.weight(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn is_healthy(&self, i: usize) -> bool {
+        self.servers[i].is_healthy()
+    }
+
+    /// The error of a pick that found nothing: no servers at all, or none healthy.
+    #[inline]
+    pub(crate) fn none_error(&self) -> PickError {
+        if self.servers.is_empty() {
+            PickError::NoServers
+        } else {
+            PickError::NoHealthyServer
+        }
+    }
+
+    /// The first healthy server that `walk` meets. Past a short walk it makes sure some server
+    /// is healthy, so a long walk (a whole table) ends at once when none is.
+    #[inline]
+    pub(crate) fn first_healthy(
+        &self,
+        walk: impl IntoIterator<Item = usize>,
+    ) -> Result<&Server, PickError> {
+        for (step, i) in walk.into_iter().enumerate() {
+            if self.servers[i].is_healthy() {
+                return Ok(&self.servers[i]);
+            }
+            if step == QUICK_WALK && !self.any_healthy() {
+                break;
+            }
+        }
+        Err(self.none_error())
+    }
+
+    /// Writes the distinct healthy servers that `walk` meets into `out`, in the walk's order,
+    /// and returns how many. Past a short walk it stops as soon as every healthy server is
+    /// found, so a long walk (a whole table) costs little when few servers are healthy.
+    pub(crate) fn ranked(&self, walk: impl IntoIterator<Item = usize>, out: &mut [usize]) -> usize {
+        let (mut n, mut want) = (0, out.len());
+        for (step, i) in walk.into_iter().enumerate() {
+            if n >= want {
+                break;
+            }
+            if self.is_healthy(i) && !out[..n].contains(&i) {
+                out[n] = i;
+                n += 1;
+            }
+            if step == QUICK_WALK {
+                want = want.min(self.healthy_count());
+            }
+        }
+        n
+    }
+
+    pub(crate) fn any_healthy(&self) -> bool {
+        self.servers.iter().any(Server::is_healthy)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fleet_rejects_bad_input() {
+        assert!(Fleet::new(Vec::<Server>::new()).unwrap().is_empty());
+        assert_eq!(
+            Fleet::new(["a", "b", "a"]).unwrap_err(),
+            Error::DuplicateServer { id: "a".into() }
+        );
+        assert_eq!(
+            Fleet::new([Server::new("a").with_weight(0)]).unwrap_err(),
+            Error::ZeroWeight { id: "a".into() }
+        );
+        let weighted = Fleet::new([Server::new("a"), Server::new("b").with_weight(9)]).unwrap();
+        assert_eq!(
+            weighted.require_unit_weights("jump").unwrap_err(),
+            Error::WeightsUnsupported {
+                strategy: "jump",
+                id: "b".into(),
+                weight: 9
+            }
+        );
+    }
+
+    #[test]
+    fn fleet_remove_keeps_index_true_down_to_empty() {
+        let mut f = Fleet::new(["a", "b", "c", "d"]).unwrap();
+        let (i, s) = f.remove("b").unwrap();
+        assert_eq!((i, s.id()), (1, "b"));
+        for (j, s) in f.servers().iter().enumerate() {
+            assert_eq!(f.position(s.id()), Some(j));
+        }
+        assert_eq!(f.position("b"), None);
+        assert_eq!(f.remove("zz").unwrap_err(), Error::unknown("zz"));
+        for id in ["a", "c", "d"] {
+            f.remove(id).unwrap();
+        }
+        assert!(f.is_empty());
+        assert_eq!(f.first_healthy(0..0).unwrap_err(), PickError::NoServers);
+    }
+}
