@@ -59,6 +59,24 @@ impl Strategy {
         }
     }
 
+    /// Every strategy with its default options, in the order of the README's table: the one
+    /// list that tests, benches and the compare example iterate.
+    pub fn all() -> Vec<Strategy> {
+        vec![
+            Strategy::Modulo,
+            Strategy::Ring(RingOptions::default()),
+            Strategy::Jump,
+            Strategy::Maglev(MaglevOptions::default()),
+            Strategy::Rendezvous,
+            Strategy::Bounded(BoundedOptions::default()),
+            #[cfg(feature = "ketama")]
+            Strategy::Ketama(KetamaOptions::default()),
+            Strategy::RoundRobin,
+            Strategy::LeastLoaded(LeastLoadedOptions::default()),
+            Strategy::FillFirst(FillFirstOptions::default()),
+        ]
+    }
+
     /// Whether the strategy routes by key (the key-free ones ignore keys).
     pub fn is_keyed(&self) -> bool {
         !matches!(
