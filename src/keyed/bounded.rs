@@ -395,7 +395,7 @@ mod tests {
                             }
                             Err(e) => {
                                 prop_assert!(healthy.is_empty());
-                                prop_assert_eq!(e, Error::NoHealthyServer);
+                                prop_assert_eq!(e, PickError::NoHealthyServer);
                             }
                         }
                     }
@@ -508,7 +508,7 @@ mod tests {
         let mut fewer = BoundedLoad::new(all[..100].iter().map(String::as_str)).unwrap();
         fewer.remove(&all[37]).unwrap();
         let mut more = BoundedLoad::new(all[..100].iter().map(String::as_str)).unwrap();
-        more.add(all[100].as_str()).unwrap();
+        more.add(all[100].as_str().into()).unwrap();
         let keys = 20_000u32;
         let (mut removed, mut added) = (0u32, 0u32);
         for k in 0..keys {
@@ -608,8 +608,8 @@ mod tests {
         assert_eq!(b.servers()[3].in_flight(), 50);
         drop(leases);
         b.servers()[3].set_healthy(false);
-        assert_eq!(b.acquire("k").unwrap_err(), Error::NoHealthyServer);
-        assert_eq!(b.pick("k").unwrap_err(), Error::NoHealthyServer);
+        assert_eq!(b.acquire("k").unwrap_err(), PickError::NoHealthyServer);
+        assert_eq!(b.pick("k").unwrap_err(), PickError::NoHealthyServer);
     }
 
     #[test]
@@ -621,8 +621,8 @@ mod tests {
                 s.begin_request();
             }
         }
-        assert_eq!(b.acquire("k").unwrap_err(), Error::Saturated);
-        assert_eq!(b.pick("k").unwrap_err(), Error::Saturated);
+        assert_eq!(b.acquire("k").unwrap_err(), PickError::Saturated);
+        assert_eq!(b.pick("k").unwrap_err(), PickError::Saturated);
         assert_eq!(b.candidates("k", 2).len(), 0);
     }
 
@@ -630,20 +630,15 @@ mod tests {
     fn bad_epsilon_is_an_error() {
         for bad in [0.0, -0.5, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
             assert!(matches!(
-                BoundedLoad::with_epsilon(["a"], bad),
-                Err(Error::InvalidOption {
-                    name: "epsilon",
-                    ..
-                })
+                BoundedLoad::with_options(["a"], BoundedOptions::default().with_epsilon(bad)),
+                Err(Error::InvalidOption { ref name, .. }) if name == "epsilon"
             ));
         }
-        assert_eq!(
-            BoundedLoad::new(Vec::<Server>::new()).unwrap_err(),
-            Error::NoServers
-        );
+        let empty = BoundedLoad::new(Vec::<Server>::new()).unwrap();
+        assert_eq!(empty.acquire("k").unwrap_err(), PickError::NoServers);
         let mut b = BoundedLoad::new(["a", "b"]).unwrap();
-        assert_eq!(b.epsilon(), DEFAULT_EPSILON);
-        b.add("c").unwrap();
+        assert_eq!(b.options().epsilon, DEFAULT_EPSILON);
+        b.add("c".into()).unwrap();
         b.set_weight("c", 2).unwrap();
         b.remove("a").unwrap();
         assert_eq!(b.len(), 2);

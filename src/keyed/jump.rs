@@ -408,7 +408,14 @@ mod tests {
     #[test]
     fn bad_input_is_an_error() {
         let mut j = Jump::new(["a"]).unwrap();
-        assert_eq!(j.pop().unwrap_err(), Error::NoServers);
+        assert_eq!(
+            Jump::new([Server::new("w").with_weight(9)]).unwrap_err(),
+            Error::WeightsUnsupported {
+                strategy: "jump",
+                id: "w".into(),
+                weight: 9
+            }
+        );
         assert_eq!(
             j.remove("b").unwrap_err(),
             Error::UnknownServer { id: "b".into() }
@@ -418,11 +425,10 @@ mod tests {
             Error::DuplicateServer { id: "a".into() }
         );
         assert_eq!(j.len(), 1);
-        assert_eq!(
-            Jump::new(Vec::<Server>::new()).unwrap_err(),
-            Error::NoServers
-        );
         j.set_healthy("a", false).unwrap();
-        assert_eq!(j.pick("k").unwrap_err(), Error::NoHealthyServer);
+        assert_eq!(j.pick("k").unwrap_err(), PickError::NoHealthyServer);
+        assert_eq!(j.pop().unwrap().id(), "a");
+        assert!(j.pop().is_none());
+        assert_eq!(j.pick("k").unwrap_err(), PickError::NoServers);
     }
 }

@@ -371,7 +371,7 @@ mod tests {
         assert_eq!(ring.pick("k").unwrap().id(), "tiny:1");
         assert_eq!(ring.candidates("k", 2).len(), 1);
         ring.set_healthy("tiny:1", false).unwrap();
-        assert_eq!(ring.pick("k").unwrap_err(), Error::NoHealthyServer);
+        assert_eq!(ring.pick("k").unwrap_err(), PickError::NoHealthyServer);
     }
 
     #[test]
@@ -381,10 +381,10 @@ mod tests {
         let mut fewer = hundred.clone();
         assert_eq!(fewer.remove(&ids[37]).unwrap().id(), ids[37]);
         let mut more = hundred.clone();
-        more.add(ids[100].as_str()).unwrap();
+        more.add(ids[100].as_str().into()).unwrap();
         assert_eq!(more.point_count(), 101 * 160);
         assert_eq!(
-            more.add(ids[0].as_str()).unwrap_err(),
+            more.add(ids[0].as_str().into()).unwrap_err(),
             Error::DuplicateServer { id: ids[0].clone() }
         );
         assert_eq!(more.point_count(), 101 * 160);

@@ -427,7 +427,7 @@ mod tests {
         let mut fewer = hundred.clone();
         fewer.remove(&all[37]).unwrap();
         let mut more = hundred.clone();
-        more.add(all[100].as_str()).unwrap();
+        more.add(all[100].as_str().into()).unwrap();
         let keys = 100_000;
         let (removed, added) = (moved(&hundred, &fewer, keys), moved(&hundred, &more, keys));
         // The removed (added) server's share is 1/100 (1/101); the rest is churn.
@@ -450,7 +450,7 @@ mod tests {
         let b = Maglev::new(reversed).unwrap();
         assert_eq!(a.table, b.table);
         let mut c = Maglev::new(all[..29].iter().map(String::as_str)).unwrap();
-        c.add(all[29].as_str()).unwrap();
+        c.add(all[29].as_str().into()).unwrap();
         assert_eq!(a.table, c.table);
         c.set_weight(&all[3], 3).unwrap();
         c.set_weight(&all[3], 1).unwrap();
@@ -479,36 +479,27 @@ mod tests {
             assert!(
                 matches!(
                     Maglev::with_options(["a"], MaglevOptions::default().with_table_size(bad)),
-                    Err(Error::InvalidOption {
-                        name: "table_size",
-                        ..
-                    })
+                    Err(Error::InvalidOption { ref name, .. }) if name == "table_size"
                 ),
                 "{bad}"
             );
         }
         assert!(matches!(
             Maglev::with_options(["a", "b", "c", "d"], MaglevOptions { table_size: 3 }),
-            Err(Error::InvalidOption {
-                name: "table_size",
-                ..
-            })
+            Err(Error::InvalidOption { ref name, .. }) if name == "table_size"
         ));
         let mut m = Maglev::with_options(["a", "b"], MaglevOptions { table_size: 2 }).unwrap();
         assert_eq!(m.slot_counts(), [1, 1]);
-        assert!(m.add("c").is_err());
+        assert!(m.add("c".into()).is_err());
         assert_eq!(m.len(), 2);
         assert_eq!(
             m.set_weight("a", 0).unwrap_err(),
             Error::ZeroWeight { id: "a".into() }
         );
         m.remove("a").unwrap();
-        assert_eq!(m.remove("b").unwrap_err(), Error::NoServers);
         m.set_healthy("b", false).unwrap();
-        assert_eq!(m.pick("k").unwrap_err(), Error::NoHealthyServer);
-        assert_eq!(
-            Maglev::new(Vec::<Server>::new()).unwrap_err(),
-            Error::NoServers
-        );
+        assert_eq!(m.pick("k").unwrap_err(), PickError::NoHealthyServer);
+        m.remove("b").unwrap();
+        assert_eq!(m.pick("k").unwrap_err(), PickError::NoServers);
     }
 }

@@ -513,7 +513,7 @@ mod tests {
     fn updates_equal_a_fresh_build() {
         let all = ids(12);
         let mut ring = HashRing::new(all[..10].iter().map(String::as_str)).unwrap();
-        ring.add(all[10].as_str()).unwrap();
+        ring.add(all[10].as_str().into()).unwrap();
         ring.add(Server::new(all[11].as_str()).with_weight(3))
             .unwrap();
         ring.remove(&all[2]).unwrap();
@@ -547,10 +547,7 @@ mod tests {
         };
         assert!(matches!(
             HashRing::with_options(["a"], zero),
-            Err(Error::InvalidOption {
-                name: "points_per_weight",
-                ..
-            })
+            Err(Error::InvalidOption { ref name, .. }) if name == "points_per_weight"
         ));
         assert_eq!(
             HashRing::new([Server::new("a").with_weight(u32::MAX)]).unwrap_err(),
@@ -569,7 +566,6 @@ mod tests {
             Err(Error::TooManyPoints { .. })
         ));
         assert_eq!(ring.server("a").unwrap().weight(), 1);
-        assert_eq!(ring.remove("a").unwrap_err(), Error::NoServers);
         assert_eq!(
             ring.set_weight("a", 0).unwrap_err(),
             Error::ZeroWeight { id: "a".into() }
@@ -599,6 +595,6 @@ mod tests {
         assert_eq!(ring.pick("x").unwrap().id(), "solo");
         assert_eq!(ring.candidates("x", 4).len(), 1);
         ring.set_healthy("solo", false).unwrap();
-        assert_eq!(ring.pick("x").unwrap_err(), Error::NoHealthyServer);
+        assert_eq!(ring.pick("x").unwrap_err(), PickError::NoHealthyServer);
     }
 }

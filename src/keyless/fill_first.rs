@@ -283,17 +283,17 @@ mod tests {
             [3, 1, 1],
             [3, 1, 2],
         ] {
-            held.push(ff.acquire().unwrap());
+            held.push(ff.acquire_next().unwrap());
             assert_eq!(in_flight(&ff), want);
         }
-        assert_eq!(ff.acquire().unwrap_err(), Error::Saturated);
-        assert_eq!(ff.pick_hash(0).unwrap_err(), Error::Saturated);
+        assert_eq!(ff.acquire_next().unwrap_err(), PickError::Saturated);
+        assert_eq!(ff.next().unwrap_err(), PickError::Saturated);
         assert!(ff.candidates("", 3).is_empty());
         // A slot freed on the first server is the next one taken.
         let on_first = held.iter().position(|l| l.id() == "s0").unwrap();
         drop(held.swap_remove(on_first));
-        assert_eq!(ff.pick_hash(0).unwrap().id(), "s0");
-        held.push(ff.acquire().unwrap());
+        assert_eq!(ff.next().unwrap().id(), "s0");
+        held.push(ff.acquire_next().unwrap());
         assert_eq!(in_flight(&ff), [3, 1, 2]);
         drop(held);
         assert_eq!(in_flight(&ff), [0, 0, 0]);
@@ -303,24 +303,28 @@ mod tests {
     fn unhealthy_servers_are_passed_over() {
         let ff = fleet(&[1, 1]);
         ff.set_healthy("s0", false).unwrap();
-        let lease = ff.acquire().unwrap();
+        let lease = ff.acquire_next().unwrap();
         assert_eq!(lease.id(), "s1");
-        assert_eq!(ff.acquire().unwrap_err(), Error::Saturated);
+        assert_eq!(ff.acquire_next().unwrap_err(), PickError::Saturated);
         ff.set_healthy("s1", false).unwrap();
-        assert_eq!(ff.acquire().unwrap_err(), Error::NoHealthyServer);
-        assert_eq!(ff.pick_hash(0).unwrap_err(), Error::NoHealthyServer);
+        assert_eq!(ff.acquire_next().unwrap_err(), PickError::NoHealthyServer);
+        assert_eq!(ff.next().unwrap_err(), PickError::NoHealthyServer);
     }
 
     #[test]
     fn spill_goes_to_the_least_full() {
-        let ff = fleet(&[1, 4]).with_overflow(Overflow::Spill);
-        let held: Vec<Lease<'_>> = (0..5).map(|_| ff.acquire().unwrap()).collect();
+        let ff = FillFirst::with_options(
+            [1, 4].iter().enumerate().map(|(i, &c)| Server::new(format!("s{i}")).with_capacity(c)),
+            FillFirstOptions::default().with_overflow(Overflow::Spill),
+        )
+        .unwrap();
+        let held: Vec<Lease<'_>> = (0..5).map(|_| ff.acquire_next().unwrap()).collect();
         assert_eq!(in_flight(&ff), [1, 4]);
         // Both at 100 %: the first in order takes the spill; then s0 is at 200 %, s1 at 100 %.
-        let spilled: Vec<Lease<'_>> = (0..3).map(|_| ff.acquire().unwrap()).collect();
+        let spilled: Vec<Lease<'_>> = (0..3).map(|_| ff.acquire_next().unwrap()).collect();
         let ids: Vec<&str> = spilled.iter().map(|l| l.id()).collect();
         assert_eq!(ids, ["s0", "s1", "s1"]);
-        assert_eq!(ff.candidates("", 2)[0].id(), ff.pick_hash(0).unwrap().id());
+        assert_eq!(ff.candidates("", 2)[0].id(), ff.next().unwrap().id());
         drop((held, spilled));
         assert_eq!(in_flight(&ff), [0, 0]);
     }
@@ -336,8 +340,12 @@ mod tests {
             Error::ZeroCapacity { id: "a".into() }
         );
         assert_eq!(
-            FillFirst::new(Vec::<Server>::new()).unwrap_err(),
-            Error::NoServers
+            FillFirst::new([Server::new("a").with_capacity(1).with_weight(2)]).unwrap_err(),
+            Error::WeightsUnsupported {
+                strategy: "fill-first",
+                id: "a".into(),
+                weight: 2
+            }
         );
     }
 
@@ -345,7 +353,7 @@ mod tests {
     fn leases_are_released_on_unwinding() {
         let ff = fleet(&[2, 2]);
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            let _held: Vec<Lease<'_>> = (0..3).map(|_| ff.acquire().unwrap()).collect();
+            let _held: Vec<Lease<'_>> = (0..3).map(|_| ff.acquire_next().unwrap()).collect();
             assert_eq!(in_flight(&ff), [2, 1]);
             panic!("the request failed");
         }));
@@ -364,7 +372,7 @@ mod tests {
                     s.spawn(|| {
                         barrier.wait();
                         let mut mine = Vec::new();
-                        while let Ok(lease) = ff.acquire() {
+                        while let Ok(lease) = ff.acquire_next() {
                             mine.push(lease);
                         }
                         won.fetch_add(mine.len() as u64, std::sync::atomic::Ordering::Relaxed);

@@ -327,6 +327,7 @@ impl Update for LeastLoaded {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{BalancerExt, Lease};
     use std::panic::{AssertUnwindSafe, catch_unwind};
 
     fn total_in_flight(b: &dyn Balancer) -> u64 {
@@ -335,23 +336,24 @@ mod tests {
 
     #[test]
     fn full_scan_finds_the_least_per_weight() {
-        let ll = LeastLoaded::with_seed(
+        let ll = LeastLoaded::with_options(
             [
                 Server::new("a"),
                 Server::new("b").with_weight(4),
                 Server::new("c"),
             ],
-            7,
+            LeastLoadedOptions::default()
+                .with_seed(7)
+                .with_choice(Choice::FullScan),
         )
-        .unwrap()
-        .with_choice(Choice::FullScan);
-        let mut held: Vec<Lease<'_>> = (0..6).map(|_| ll.acquire().unwrap()).collect();
+        .unwrap();
+        let mut held: Vec<Lease<'_>> = (0..6).map(|_| ll.acquire_next().unwrap()).collect();
         // Whatever the ties, six exact picks fill every server to one request per weight.
         let counts: Vec<u64> = ll.servers().iter().map(Server::in_flight).collect();
         assert_eq!(counts, [1, 4, 1]);
         let on_b = held.iter().position(|l| l.id() == "b").unwrap();
         drop(held.swap_remove(on_b));
-        assert_eq!(ll.pick_hash(0).unwrap().id(), "b"); // 3/4 < 1
+        assert_eq!(ll.next().unwrap().id(), "b"); // 3/4 < 1
         drop(held);
         assert_eq!(total_in_flight(&ll), 0);
     }
@@ -359,12 +361,11 @@ mod tests {
     #[test]
     fn ties_do_not_always_go_to_the_first_server() {
         for choice in [Choice::FullScan, Choice::PowerOfTwo] {
-            let ll = LeastLoaded::with_seed(["a", "b", "c", "d"], 1)
-                .unwrap()
-                .with_choice(choice);
+            let options = LeastLoadedOptions::default().with_seed(1).with_choice(choice);
+            let ll = LeastLoaded::with_options(["a", "b", "c", "d"], options).unwrap();
             let mut seen = [0u32; 4];
             for _ in 0..400 {
-                seen[ll.position(ll.pick_hash(0).unwrap().id()).unwrap()] += 1;
+                seen[ll.position(ll.next().unwrap().id()).unwrap()] += 1;
             }
             assert!(seen.iter().all(|&n| n > 50), "{choice:?}: {seen:?}");
         }
@@ -372,8 +373,8 @@ mod tests {
 
     #[test]
     fn power_of_two_keeps_leases_even() {
-        let ll = LeastLoaded::with_seed((0..10).map(|i| i.to_string()), 42).unwrap();
-        let held: Vec<Lease<'_>> = (0..1000).map(|_| ll.acquire().unwrap()).collect();
+        let ll = LeastLoaded::with_options((0..10).map(|i| i.to_string()), LeastLoadedOptions::default().with_seed(42)).unwrap();
+        let held: Vec<Lease<'_>> = (0..1000).map(|_| ll.acquire_next().unwrap()).collect();
         let max = ll.servers().iter().map(Server::in_flight).max().unwrap();
         let min = ll.servers().iter().map(Server::in_flight).min().unwrap();
         assert!(max - min <= 6, "spread {min}..{max}");
@@ -384,8 +385,8 @@ mod tests {
     #[test]
     fn the_same_seed_gives_the_same_picks() {
         let run = |seed| {
-            let ll = LeastLoaded::with_seed((0..50).map(|i| i.to_string()), seed).unwrap();
-            let held: Vec<Lease<'_>> = (0..200).map(|_| ll.acquire().unwrap()).collect();
+            let ll = LeastLoaded::with_options((0..50).map(|i| i.to_string()), LeastLoadedOptions::default().with_seed(seed)).unwrap();
+            let held: Vec<Lease<'_>> = (0..200).map(|_| ll.acquire_next().unwrap()).collect();
             held.iter().map(|l| l.id().to_owned()).collect::<Vec<_>>()
         };
         assert_eq!(run(9), run(9));
@@ -394,14 +395,15 @@ mod tests {
 
     #[test]
     fn reported_loads_choose_and_nan_is_rejected() {
-        let ll = LeastLoaded::with_seed(["a", "b", "c"], 3)
-            .unwrap()
+        let options = LeastLoadedOptions::default()
+            .with_seed(3)
             .with_choice(Choice::FullScan)
             .with_load_source(LoadSource::Reported);
+        let ll = LeastLoaded::with_options(["a", "b", "c"], options).unwrap();
         ll.report_load("a", 0.9).unwrap();
         ll.report_load("b", 0.2).unwrap();
         ll.report_load("c", 0.5).unwrap();
-        assert_eq!(ll.pick_hash(0).unwrap().id(), "b");
+        assert_eq!(ll.next().unwrap().id(), "b");
         assert!(matches!(
             ll.report_load("b", f64::NAN),
             Err(Error::InvalidLoad { value }) if value.is_nan()
@@ -420,15 +422,15 @@ mod tests {
             "a rejected load leaves the last"
         );
         ll.set_healthy("b", false).unwrap();
-        assert_eq!(ll.pick_hash(0).unwrap().id(), "c");
+        assert_eq!(ll.next().unwrap().id(), "c");
     }
 
     #[test]
     fn leases_are_released_on_unwinding() {
         let ll = LeastLoaded::new(["a", "b"]).unwrap();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            let _one = ll.acquire().unwrap();
-            let _two = ll.acquire().unwrap();
+            let _one = ll.acquire_next().unwrap();
+            let _two = ll.acquire_next().unwrap();
             assert_eq!(total_in_flight(&ll), 2);
             panic!("the request failed");
         }));
@@ -439,16 +441,15 @@ mod tests {
     #[test]
     fn all_unhealthy_is_an_error_in_both_modes() {
         for choice in [Choice::FullScan, Choice::PowerOfTwo] {
-            let ll = LeastLoaded::new(["a", "b", "c"])
-                .unwrap()
-                .with_choice(choice);
+            let options = LeastLoadedOptions::default().with_choice(choice);
+            let ll = LeastLoaded::with_options(["a", "b", "c"], options).unwrap();
             for s in ["a", "b", "c"] {
                 ll.set_healthy(s, false).unwrap();
             }
-            assert_eq!(ll.acquire().unwrap_err(), Error::NoHealthyServer);
+            assert_eq!(ll.acquire_next().unwrap_err(), PickError::NoHealthyServer);
             ll.set_healthy("c", true).unwrap();
             for _ in 0..20 {
-                assert_eq!(ll.pick_hash(0).unwrap().id(), "c");
+                assert_eq!(ll.next().unwrap().id(), "c");
             }
         }
     }
