@@ -3,57 +3,85 @@
 //! There is no proxy in between: every instance of a service embeds its own balancer, and two
 //! balancers that know the same servers make the same choice for the same key.
 //!
+//! # Quick start
+//!
+//! A service routes every request the same way, whatever the strategy: it takes a [`Lease`]
+//! for the request's key and holds it while the request runs. Hash strategies go by the key,
+//! key-free ones ignore it, and load-aware ones count the lease, so the strategy can come
+//! from configuration. [`Shared`] lets request threads pick while a control thread changes
+//! the fleet.
+//!
+//! ```
+//! use loadring::{AnyBalancer, Balancer, RingOptions, Shared, Strategy, SyncOptions};
+//!
+//! let strategy = Strategy::Ring(RingOptions::default()); // or from a config file (serde)
+//! let fleet = Shared::new(AnyBalancer::new(
+//!     strategy,
+//!     ["10.0.0.1:8080", "10.0.0.2:8080", "10.0.0.3:8080"],
+//! )?);
+//!
+//! // A request: the lease counts it in flight until it drops.
+//! let lease = fleet.acquire("request-8f1c")?;
+//! let addr = lease.addr().expect("the id is a socket address");
+//! println!("request-8f1c -> {addr}");
+//! drop(lease);
+//!
+//! // A health checker marks a server down from any thread; only its keys move.
+//! let home = fleet.pick("request-8f1c")?;
+//! fleet.set_healthy(home.id(), false)?;
+//! assert_ne!(fleet.pick("request-8f1c")?.id(), home.id());
+//! fleet.set_healthy(home.id(), true)?;
+//!
+//! // Service discovery reports the full list: one call, one swap, cells kept.
+//! fleet.sync(["10.0.0.1:8080", "10.0.0.2:8080", "10.0.0.4:8080"], SyncOptions::default())?;
+//! assert_eq!(fleet.snapshot().len(), 3);
+//! # Ok::<(), loadring::Error>(())
+//! ```
+//!
 //! # Strategies
 //!
-//! Every strategy implements [`Balancer`]; pick with [`BalancerExt::pick`].
+//! Every strategy implements [`Balancer`] (picks, leases, health, ranked candidates) and
+//! [`Update`] (add, remove, reweight, sync), and has `new(servers)` and, where it has
+//! options, `with_options(servers, options)`. [`AnyBalancer`] holds any of them, chosen at
+//! run time by a [`Strategy`].
 //!
 //! - [`Modulo`]: the key's hash mapped straight onto n servers; fastest, but a change of
 //!   membership moves a quarter to a half of all keys.
 //! - [`HashRing`]: consistent hashing with virtual nodes and weights; a change moves about 1/n.
 //! - [`Jump`]: jump consistent hash over an ordered list of buckets; no table, near-perfect
-//!   balance, minimal movement when the last server is added or removed.
+//!   balance, minimal movement when the last server is added or removed; no weights.
 //! - [`Maglev`]: a prime-sized lookup table filled from per-server permutations; a pick is one
 //!   table read, shares follow weights to within a slot.
+//! - [`Rendezvous`]: highest random weight; exact weighting and exact 1/n movement, O(n) a pick.
 //! - [`BoundedLoad`]: a ring whose servers take at most ⌈(1 + ε) × their weight's share⌉ of
 //!   the requests in flight, counted by [`Lease`]s; overflow walks on clockwise.
-//! - [`Rendezvous`]: highest random weight; exact weighting and exact 1/n movement, O(n) a pick.
 //! - `KetamaRing` (feature `ketama`): a ring that places keys exactly as libketama and
 //!   libmemcached's ketama mode do, to share a memcached pool with clients in other languages.
 //!
-//! Key-free pickers:
+//! Key-free pickers ([`BalancerExt::next`] and [`BalancerExt::acquire_next`] pick without a
+//! key; a key given to them is ignored):
 //!
 //! - [`RoundRobin`]: smooth weighted round-robin (nginx's): weights 5:1:1 give `a a b a c a a`.
 //! - [`LeastLoaded`]: the least requests in flight or reported load per unit of weight, by
 //!   power of two choices or a full scan.
 //! - [`FillFirst`]: each server filled to its capacity, in order, before the next takes any.
 //!
-//! The key-free pickers ignore the key: pick with any key, or `pick_hash(0)`.
-//! [`LeastLoaded::acquire`] and [`FillFirst::acquire`] also count the request in flight until
-//! its [`Lease`] is dropped.
-//!
-//! [`Shared`] wraps any strategy that implements [`Rebuild`] in a handle that many threads
-//! pick from while others add, remove and reweight servers.
-//!
 //! To choose on evidence, `cargo run --release --example compare` measures every strategy on
 //! one fleet and key set (yours, with `--keys FILE`): pick latency, build time, memory,
 //! balance, and the keys moved when a server leaves, joins or fails.
 //!
-//! # Quick start
+//! # Servers
 //!
-//! ```
-//! use loadring::{Balancer, BalancerExt, HashRing};
+//! A [`Server`] has an id (the only thing hashed), a weight, an optional capacity, an address
+//! and typed metadata; its health, requests in flight and reported load live in cells that its
+//! clones share, so they survive every change of the fleet. A fleet may be empty: picks then
+//! answer [`PickError::NoServers`].
 //!
-//! let ring = HashRing::new(["10.0.0.1:8080", "10.0.0.2:8080", "10.0.0.3:8080"])?;
-//! let server = ring.pick("request-8f1c")?;
-//! println!("request-8f1c -> {}", server.id());
+//! # Errors
 //!
-//! // A health checker marks a server down from any thread; only its keys move.
-//! ring.set_healthy(server.id(), false)?;
-//! assert_ne!(ring.pick("request-8f1c")?.id(), server.id());
-//! ring.set_healthy(server.id(), true)?;
-//! assert_eq!(ring.pick("request-8f1c")?.id(), server.id());
-//! # Ok::<(), loadring::Error>(())
-//! ```
+//! Picks and leases fail with a small `Copy` [`PickError`]; building and changing a balancer
+//! fail with [`Error`], which names the culprit and converts from a `PickError` with `?`.
+//! No call panics on bad input.
 //!
 //! # Keys and hashing
 //!
@@ -64,9 +92,11 @@
 //!
 //! # Features
 //!
-//! - `serde`: `Serialize`/`Deserialize` for [`Server`], [`RingOptions`] and
-//!   [`MaglevOptions`], so a fleet can be loaded from JSON or TOML.
-//! - `ketama`: `KetamaRing`, `KetamaFlavor` and `ketama_hash`, with the `md-5` crate.
+//! - `serde`: `Serialize`/`Deserialize` for [`AnyBalancer`] (a whole balancer from one
+//!   `{"strategy", "servers", "options"}` document, strictly: unknown names are errors),
+//!   [`Server`], every options type and [`SyncOptions`].
+//! - `ketama`: `KetamaRing`, `KetamaFlavor`, `KetamaOptions` and `ketama_hash`, with the
+//!   `md-5` crate.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations)]
