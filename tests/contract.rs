@@ -1,0 +1,276 @@
+//! The contract of `Balancer` and `Update`, written once and checked for every strategy of
+//! `Strategy::all()`: a new strategy is checked by adding it to that list.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use loadring::{
+    AnyBalancer, Balancer, BalancerExt, Error, InitialHealth, PickError, Server, Shared, Strategy,
+    SyncOptions, Update,
+};
+
+/// `n` servers of weight 1 with room for 1000 requests each (fill-first needs a capacity).
+fn servers(n: usize) -> Vec<Server> {
+    (0..n)
+        .map(|i| Server::new(format!("10.9.0.{i}:80")).with_capacity(1000))
+        .collect()
+}
+
+fn build(strategy: Strategy, servers: Vec<Server>) -> AnyBalancer {
+    AnyBalancer::new(strategy, servers).unwrap_or_else(|e| panic!("{}: {e}", strategy.name()))
+}
+
+fn in_flight(b: &dyn Balancer) -> Vec<u64> {
+    b.servers().iter().map(Server::in_flight).collect()
+}
+
+fn keys() -> impl Iterator<Item = String> {
+    (0..2000).map(|k| format!("key-{k}"))
+}
+
+#[test]
+fn an_empty_fleet_answers_no_servers_then_grows() {
+    for strategy in Strategy::all() {
+        let name = strategy.name();
+        let mut b = build(strategy, Vec::new());
+        assert!(b.is_empty(), "{name}");
+        assert_eq!(b.pick("k").unwrap_err(), PickError::NoServers, "{name}");
+        assert_eq!(b.next().unwrap_err(), PickError::NoServers, "{name}");
+        assert_eq!(b.acquire("k").unwrap_err(), PickError::NoServers, "{name}");
+        assert_eq!(
+            b.acquire_with("k", |_| true).unwrap_err(),
+            PickError::NoServers,
+            "{name}"
+        );
+        assert_eq!(
+            b.select_with("k", 3, |_| true).unwrap_err(),
+            PickError::NoServers,
+            "{name}"
+        );
+        assert!(b.candidates("k", 3).is_empty(), "{name}");
+        b.add(servers(1).remove(0)).unwrap();
+        assert_eq!(b.acquire("k").unwrap().id(), "10.9.0.0:80", "{name}");
+        b.remove("10.9.0.0:80").unwrap();
+        assert_eq!(b.pick("k").unwrap_err(), PickError::NoServers, "{name}");
+    }
+}
+
+#[test]
+fn every_strategy_counts_leases_through_dyn_and_releases_them_on_unwind() {
+    for strategy in Strategy::all() {
+        let name = strategy.name();
+        let b: Box<dyn Balancer> = Box::new(build(strategy, servers(5)));
+        let held: Vec<_> = keys().take(40).map(|k| b.acquire(&k).unwrap()).collect();
+        assert_eq!(in_flight(&*b).iter().sum::<u64>(), 40, "{name}");
+        assert!(held.iter().all(|l| l.in_flight() >= 1), "{name}");
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            let _lease = b.acquire_next().unwrap();
+            panic!("the request failed");
+        }));
+        assert!(outcome.is_err());
+        assert_eq!(in_flight(&*b).iter().sum::<u64>(), 40, "{name}");
+        drop(held);
+        assert!(in_flight(&*b).iter().all(|&n| n == 0), "{name}");
+    }
+}
+
+#[test]
+fn all_unhealthy_is_an_error_and_health_moves_only_the_failed_servers_keys() {
+    for strategy in Strategy::all() {
+        let name = strategy.name();
+        let b = build(strategy, servers(8));
+        for s in b.servers() {
+            s.set_healthy(false);
+        }
+        assert_eq!(b.pick("k").unwrap_err(), PickError::NoHealthyServer, "{name}");
+        assert_eq!(b.acquire("k").unwrap_err(), PickError::NoHealthyServer, "{name}");
+        assert!(b.candidates("k", 4).is_empty(), "{name}");
+        for s in b.servers() {
+            s.set_healthy(true);
+        }
+        if !strategy.is_keyed() {
+            continue;
+        }
+        let before: Vec<String> = keys().map(|k| b.pick(&k).unwrap().id().into()).collect();
+        let victim = b.servers()[3].id().to_owned();
+        b.set_healthy(&victim, false).unwrap();
+        for (k, was) in keys().zip(&before) {
+            let now = b.pick(&k).unwrap().id();
+            if *was == victim {
+                assert_ne!(now, victim, "{name}: {k}");
+            } else {
+                assert_eq!(now, was, "{name}: {k} moved though its server is healthy");
+            }
+        }
+        b.set_healthy(&victim, true).unwrap();
+        let after: Vec<String> = keys().map(|k| b.pick(&k).unwrap().id().into()).collect();
+        assert_eq!(after, before, "{name}: recovery restores every key");
+    }
+}
+
+#[test]
+fn updates_equal_a_fresh_build_and_failed_ones_change_nothing() {
+    for strategy in Strategy::all() {
+        let name = strategy.name();
+        let mut b = build(strategy, servers(6));
+        b.add(Server::new("10.9.1.1:80").with_capacity(1000)).unwrap();
+        b.remove("10.9.0.2:80").unwrap();
+        let reweighted = b.set_weight("10.9.0.4:80", 3);
+        match &reweighted {
+            Ok(()) => assert_eq!(b.server("10.9.0.4:80").unwrap().weight(), 3),
+            Err(e) => assert!(
+                matches!(e, Error::WeightsUnsupported { strategy, .. } if *strategy == name),
+                "{name}: {e}"
+            ),
+        }
+        let fresh = build(strategy, b.servers().to_vec());
+        let ids = |b: &AnyBalancer| -> Vec<String> {
+            b.servers().iter().map(|s| s.id().to_owned()).collect()
+        };
+        assert_eq!(ids(&b), ids(&fresh), "{name}");
+        if strategy.is_keyed() {
+            for k in keys() {
+                assert_eq!(b.pick(&k).unwrap().id(), fresh.pick(&k).unwrap().id(), "{name}");
+            }
+        }
+        let before = ids(&b);
+        assert_eq!(
+            b.add(Server::new("10.9.0.0:80")).unwrap_err(),
+            Error::DuplicateServer {
+                id: "10.9.0.0:80".into()
+            },
+            "{name}"
+        );
+        assert!(matches!(b.remove("nope"), Err(Error::UnknownServer { .. })));
+        assert!(matches!(b.set_weight("10.9.0.0:80", 0), Err(Error::ZeroWeight { .. })));
+        assert_eq!(ids(&b), before, "{name}: failed changes leave it as it was");
+    }
+}
+
+#[test]
+fn leases_and_cells_survive_every_update_through_shared() {
+    for strategy in Strategy::all() {
+        let name = strategy.name();
+        let shared = Shared::new(build(strategy, servers(4)));
+        let held: Vec<_> = keys().take(8).map(|k| shared.acquire(&k).unwrap()).collect();
+        let counts = |shared: &Shared<AnyBalancer>| -> Vec<(String, u64)> {
+            let snapshot = shared.snapshot();
+            let mut v: Vec<_> = snapshot
+                .servers()
+                .iter()
+                .map(|s| (s.id().to_owned(), s.in_flight()))
+                .collect();
+            v.sort();
+            v
+        };
+        let before = counts(&shared);
+        shared.set_healthy("10.9.0.1:80", false).unwrap();
+        shared.report_load("10.9.0.1:80", 2.5).unwrap();
+        shared
+            .add(Server::new("10.9.1.1:80").with_capacity(1000))
+            .unwrap();
+        let gone = shared.remove("10.9.0.3:80").unwrap();
+        let _ = shared.set_weight("10.9.0.0:80", 2); // refused by unweighted strategies
+        let mut list = shared.snapshot().servers().to_vec();
+        list.push(Server::new("10.9.1.2:80").with_capacity(1000));
+        let report = shared.sync(list, SyncOptions::default()).unwrap();
+        assert_eq!((report.added, report.removed), (1, 0), "{name}");
+
+        let after = counts(&shared);
+        for (id, n) in &before {
+            if id != gone.id() {
+                assert!(after.contains(&(id.clone(), *n)), "{name}: {id} lost its count");
+            }
+        }
+        let s1 = shared.snapshot().server("10.9.0.1:80").unwrap().clone();
+        assert_eq!((s1.is_healthy(), s1.load()), (false, 2.5), "{name}");
+        // Counting still works after the updates (bounded loads keep their lease group).
+        let more: Vec<_> = keys().take(8).map(|k| shared.acquire(&k).unwrap()).collect();
+        drop(held);
+        drop(more);
+        assert!(counts(&shared).iter().all(|(_, n)| *n == 0), "{name}");
+        assert_eq!(gone.in_flight(), 0, "{name}: the removed server's leases released");
+        if let AnyBalancer::Bounded(b) = &*shared.snapshot() {
+            assert_eq!(b.in_flight(), 0);
+        }
+    }
+}
+
+#[test]
+fn sync_keeps_cells_adds_and_removes_in_one_step() {
+    for strategy in Strategy::all() {
+        let name = strategy.name();
+        let mut b = build(strategy, servers(4));
+        let kept = b.server("10.9.0.1:80").unwrap().clone();
+        kept.set_healthy(false);
+        let lease = b
+            .acquire_with("k", |s| s.id() == "10.9.0.2:80")
+            .unwrap()
+            .into_owned();
+        let wanted = vec![
+            Server::new("10.9.0.1:80").with_capacity(1000),
+            Server::new("10.9.0.2:80").with_capacity(7),
+            Server::new("10.9.2.1:80").with_capacity(1000),
+        ];
+        let options = SyncOptions::default().with_new_servers(InitialHealth::Unhealthy);
+        let report = b.sync(wanted, options).unwrap();
+        assert_eq!(
+            (report.added, report.removed, report.kept, report.redescribed),
+            (1, 2, 2, 1),
+            "{name}"
+        );
+        assert_eq!(b.len(), 3, "{name}");
+        let now = b.server("10.9.0.1:80").unwrap();
+        assert!(now.shares_state_with(&kept), "{name}");
+        assert!(!now.is_healthy(), "{name}");
+        assert_eq!(b.server("10.9.0.2:80").unwrap().capacity(), Some(7), "{name}");
+        assert!(!b.is_healthy("10.9.2.1:80").unwrap(), "{name}: new servers start down");
+        assert!(b.server("10.9.0.0:80").is_none(), "{name}");
+        assert_eq!(b.server("10.9.0.2:80").unwrap().in_flight(), 1, "{name}");
+        drop(lease);
+
+        let dup = vec![Server::new("a"), Server::new("a")];
+        assert_eq!(
+            b.sync(dup, SyncOptions::default()).unwrap_err(),
+            Error::DuplicateServer { id: "a".into() }
+        );
+        assert_eq!(b.len(), 3, "{name}: a failed sync changes nothing");
+        let same = b.servers().to_vec();
+        assert!(!b.sync(same, SyncOptions::default()).unwrap().changed(), "{name}");
+        let report = b.sync(Vec::new(), SyncOptions::default()).unwrap();
+        assert_eq!((report.removed, b.len()), (3, 0), "{name}: discovery may say zero");
+    }
+}
+
+#[test]
+fn a_retry_that_excludes_tried_servers_visits_each_once() {
+    for strategy in Strategy::all() {
+        let name = strategy.name();
+        let b = build(strategy, servers(5));
+        let mut tried: Vec<String> = Vec::new();
+        for _ in 0..5 {
+            let lease = b
+                .acquire_with("req-1", |s| !tried.iter().any(|t| t == s.id()))
+                .unwrap_or_else(|e| panic!("{name}: {e} after {tried:?}"));
+            tried.push(lease.id().to_owned());
+        }
+        tried.sort();
+        tried.dedup();
+        assert_eq!(tried.len(), 5, "{name}");
+        assert!(
+            matches!(
+                b.acquire_with("req-1", |s| !tried.iter().any(|t| t == s.id())),
+                Err(PickError::NoneAccepted { .. })
+            ),
+            "{name}"
+        );
+        assert!(b.servers().iter().all(|s| s.in_flight() == 0), "{name}");
+    }
+}
+
+#[test]
+fn select_with_zero_iterations_still_offers_the_pick() {
+    for strategy in Strategy::all() {
+        let b = build(strategy, servers(3));
+        assert!(b.select_with("k", 0, |_| true).is_ok(), "{}", strategy.name());
+    }
+}
