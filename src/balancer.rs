@@ -169,7 +169,10 @@ fn select_hash<'b, B: Balancer + ?Sized>(
     let n = b.candidates_hash(hash, &mut buf[..max]);
     if n == 0 {
         // No candidate: the pick says why (no servers, none healthy, all saturated).
-        return Err(b.pick_hash(hash).err().unwrap_or(PickError::NoHealthyServer));
+        return Err(b
+            .pick_hash(hash)
+            .err()
+            .unwrap_or(PickError::NoHealthyServer));
     }
     let servers = b.servers();
     buf[..n]

@@ -118,13 +118,13 @@ pub use config::{AnyBalancer, Strategy};
 pub use error::{Error, PickError};
 pub use fleet::Fleet;
 pub use hash::{Key, KeyHasher, Prehashed};
-#[cfg(feature = "ketama")]
-pub use keyed::{KetamaFlavor, KetamaOptions, KetamaRing, ketama_hash};
 pub use keyed::{
     BoundedLoad, BoundedOptions, DEFAULT_EPSILON, DEFAULT_MAGLEV_TABLE_SIZE, HashRing, Jump,
-    MAX_MAGLEV_TABLE_SIZE, MAX_RING_POINTS, Maglev, MaglevOptions, Modulo, Rendezvous,
-    RingOptions, jump_hash,
+    MAX_MAGLEV_TABLE_SIZE, MAX_RING_POINTS, Maglev, MaglevOptions, Modulo, Rendezvous, RingOptions,
+    jump_hash,
 };
+#[cfg(feature = "ketama")]
+pub use keyed::{KetamaFlavor, KetamaOptions, KetamaRing, ketama_hash};
 pub use keyless::{
     Choice, FillFirst, FillFirstOptions, LeastLoaded, LeastLoadedOptions, LoadSource,
     MAX_ROUND_ROBIN_SLOTS, Overflow, RoundRobin,

@@ -145,7 +145,11 @@ impl Server {
 
     /// The attached value of type `T`, if any.
     pub fn meta<T: Any + Send + Sync>(&self) -> Option<&T> {
-        self.meta.0.as_ref()?.get(&TypeId::of::<T>())?.downcast_ref()
+        self.meta
+            .0
+            .as_ref()?
+            .get(&TypeId::of::<T>())?
+            .downcast_ref()
     }
 
     /// Whether the server may be handed out. New servers are healthy.
@@ -329,7 +333,9 @@ mod serde_impl {
                 type Value = Server;
 
                 fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                    f.write_str("a server id, or a map with `id` and optional `weight`, `capacity`, `addr`")
+                    f.write_str(
+                        "a server id, or a map with `id` and optional `weight`, `capacity`, `addr`",
+                    )
                 }
 
                 fn visit_str<E: de::Error>(self, id: &str) -> Result<Server, E> {
@@ -391,7 +397,10 @@ mod tests {
         assert_eq!(tagged.meta::<u32>(), Some(&7));
         assert_eq!(clone.meta::<u32>(), Some(&8));
         assert_eq!(clone.meta::<&str>(), Some(&"name"));
-        assert!(clone.shares_state_with(&plain), "metadata does not split the cells");
+        assert!(
+            clone.shares_state_with(&plain),
+            "metadata does not split the cells"
+        );
         assert!(format!("{tagged:?}").contains("meta_values: 2"));
     }
 }

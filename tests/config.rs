@@ -14,7 +14,11 @@ fn every_strategy_reads_from_json_and_toml_by_name() {
         let servers = r#"[{"id": "a:1", "capacity": 5}, {"id": "b:1", "capacity": 5}]"#;
         let json = format!(r#"{{"strategy": "{name}", "servers": {servers}}}"#);
         let b = from_json(&json).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(b.strategy(), strategy, "{name}: defaults when options are left out");
+        assert_eq!(
+            b.strategy(),
+            strategy,
+            "{name}: defaults when options are left out"
+        );
         assert_eq!(b.len(), 2);
 
         let toml = format!(
@@ -50,7 +54,11 @@ fn options_servers_and_addresses_are_read() {
         panic!("not a Maglev: {b:?}");
     };
     assert_eq!(m.options().table_size, 5003);
-    assert_eq!(b.server("10.0.0.1:80").unwrap().weight(), 1, "a plain string is weight 1");
+    assert_eq!(
+        b.server("10.0.0.1:80").unwrap().weight(),
+        1,
+        "a plain string is weight 1"
+    );
     let two = b.server("cache-2").unwrap();
     assert_eq!(two.weight(), 2);
     assert_eq!(two.addr(), "10.0.0.2:80".parse().ok());
@@ -76,10 +84,7 @@ fn options_servers_and_addresses_are_read() {
 #[test]
 fn mistakes_are_errors_that_name_them() {
     let cases = [
-        (
-            r#"{"strategy": "maglve", "servers": ["a"]}"#,
-            "maglve",
-        ),
+        (r#"{"strategy": "maglve", "servers": ["a"]}"#, "maglve"),
         (
             r#"{"strategy": "ring", "servers": ["a"], "options": {"points_per_wieght": 40}}"#,
             "points_per_wieght",
@@ -116,7 +121,10 @@ fn mistakes_are_errors_that_name_them() {
     ];
     for (text, needle) in cases {
         let err = from_json(text).expect_err(text);
-        assert!(err.contains(needle), "{text}: {err:?} does not name {needle:?}");
+        assert!(
+            err.contains(needle),
+            "{text}: {err:?} does not name {needle:?}"
+        );
     }
 }
 

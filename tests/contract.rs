@@ -81,8 +81,16 @@ fn all_unhealthy_is_an_error_and_health_moves_only_the_failed_servers_keys() {
         for s in b.servers() {
             s.set_healthy(false);
         }
-        assert_eq!(b.pick("k").unwrap_err(), PickError::NoHealthyServer, "{name}");
-        assert_eq!(b.acquire("k").unwrap_err(), PickError::NoHealthyServer, "{name}");
+        assert_eq!(
+            b.pick("k").unwrap_err(),
+            PickError::NoHealthyServer,
+            "{name}"
+        );
+        assert_eq!(
+            b.acquire("k").unwrap_err(),
+            PickError::NoHealthyServer,
+            "{name}"
+        );
         assert!(b.candidates("k", 4).is_empty(), "{name}");
         for s in b.servers() {
             s.set_healthy(true);
@@ -112,7 +120,8 @@ fn updates_equal_a_fresh_build_and_failed_ones_change_nothing() {
     for strategy in Strategy::all() {
         let name = strategy.name();
         let mut b = build(strategy, servers(6));
-        b.add(Server::new("10.9.1.1:80").with_capacity(1000)).unwrap();
+        b.add(Server::new("10.9.1.1:80").with_capacity(1000))
+            .unwrap();
         b.remove("10.9.0.2:80").unwrap();
         let reweighted = b.set_weight("10.9.0.4:80", 3);
         match &reweighted {
@@ -129,7 +138,11 @@ fn updates_equal_a_fresh_build_and_failed_ones_change_nothing() {
         assert_eq!(ids(&b), ids(&fresh), "{name}");
         if strategy.is_keyed() {
             for k in keys() {
-                assert_eq!(b.pick(&k).unwrap().id(), fresh.pick(&k).unwrap().id(), "{name}");
+                assert_eq!(
+                    b.pick(&k).unwrap().id(),
+                    fresh.pick(&k).unwrap().id(),
+                    "{name}"
+                );
             }
         }
         let before = ids(&b);
@@ -141,7 +154,10 @@ fn updates_equal_a_fresh_build_and_failed_ones_change_nothing() {
             "{name}"
         );
         assert!(matches!(b.remove("nope"), Err(Error::UnknownServer { .. })));
-        assert!(matches!(b.set_weight("10.9.0.0:80", 0), Err(Error::ZeroWeight { .. })));
+        assert!(matches!(
+            b.set_weight("10.9.0.0:80", 0),
+            Err(Error::ZeroWeight { .. })
+        ));
         assert_eq!(ids(&b), before, "{name}: failed changes leave it as it was");
     }
 }
@@ -151,7 +167,10 @@ fn leases_and_cells_survive_every_update_through_shared() {
     for strategy in Strategy::all() {
         let name = strategy.name();
         let shared = Shared::new(build(strategy, servers(4)));
-        let held: Vec<_> = keys().take(8).map(|k| shared.acquire(&k).unwrap()).collect();
+        let held: Vec<_> = keys()
+            .take(8)
+            .map(|k| shared.acquire(&k).unwrap())
+            .collect();
         let counts = |shared: &Shared<AnyBalancer>| -> Vec<(String, u64)> {
             let snapshot = shared.snapshot();
             let mut v: Vec<_> = snapshot
@@ -178,17 +197,27 @@ fn leases_and_cells_survive_every_update_through_shared() {
         let after = counts(&shared);
         for (id, n) in &before {
             if id != gone.id() {
-                assert!(after.contains(&(id.clone(), *n)), "{name}: {id} lost its count");
+                assert!(
+                    after.contains(&(id.clone(), *n)),
+                    "{name}: {id} lost its count"
+                );
             }
         }
         let s1 = shared.snapshot().server("10.9.0.1:80").unwrap().clone();
         assert_eq!((s1.is_healthy(), s1.load()), (false, 2.5), "{name}");
         // Counting still works after the updates (bounded loads keep their lease group).
-        let more: Vec<_> = keys().take(8).map(|k| shared.acquire(&k).unwrap()).collect();
+        let more: Vec<_> = keys()
+            .take(8)
+            .map(|k| shared.acquire(&k).unwrap())
+            .collect();
         drop(held);
         drop(more);
         assert!(counts(&shared).iter().all(|(_, n)| *n == 0), "{name}");
-        assert_eq!(gone.in_flight(), 0, "{name}: the removed server's leases released");
+        assert_eq!(
+            gone.in_flight(),
+            0,
+            "{name}: the removed server's leases released"
+        );
         if let AnyBalancer::Bounded(b) = &*shared.snapshot() {
             assert_eq!(b.in_flight(), 0);
         }
@@ -214,7 +243,12 @@ fn sync_keeps_cells_adds_and_removes_in_one_step() {
         let options = SyncOptions::default().with_new_servers(InitialHealth::Unhealthy);
         let report = b.sync(wanted, options).unwrap();
         assert_eq!(
-            (report.added, report.removed, report.kept, report.redescribed),
+            (
+                report.added,
+                report.removed,
+                report.kept,
+                report.redescribed
+            ),
             (1, 2, 2, 1),
             "{name}"
         );
@@ -222,8 +256,15 @@ fn sync_keeps_cells_adds_and_removes_in_one_step() {
         let now = b.server("10.9.0.1:80").unwrap();
         assert!(now.shares_state_with(&kept), "{name}");
         assert!(!now.is_healthy(), "{name}");
-        assert_eq!(b.server("10.9.0.2:80").unwrap().capacity(), Some(7), "{name}");
-        assert!(!b.is_healthy("10.9.2.1:80").unwrap(), "{name}: new servers start down");
+        assert_eq!(
+            b.server("10.9.0.2:80").unwrap().capacity(),
+            Some(7),
+            "{name}"
+        );
+        assert!(
+            !b.is_healthy("10.9.2.1:80").unwrap(),
+            "{name}: new servers start down"
+        );
         assert!(b.server("10.9.0.0:80").is_none(), "{name}");
         assert_eq!(b.server("10.9.0.2:80").unwrap().in_flight(), 1, "{name}");
         drop(lease);
@@ -235,9 +276,16 @@ fn sync_keeps_cells_adds_and_removes_in_one_step() {
         );
         assert_eq!(b.len(), 3, "{name}: a failed sync changes nothing");
         let same = b.servers().to_vec();
-        assert!(!b.sync(same, SyncOptions::default()).unwrap().changed(), "{name}");
+        assert!(
+            !b.sync(same, SyncOptions::default()).unwrap().changed(),
+            "{name}"
+        );
         let report = b.sync(Vec::new(), SyncOptions::default()).unwrap();
-        assert_eq!((report.removed, b.len()), (3, 0), "{name}: discovery may say zero");
+        assert_eq!(
+            (report.removed, b.len()),
+            (3, 0),
+            "{name}: discovery may say zero"
+        );
     }
 }
 
@@ -271,6 +319,10 @@ fn a_retry_that_excludes_tried_servers_visits_each_once() {
 fn select_with_zero_iterations_still_offers_the_pick() {
     for strategy in Strategy::all() {
         let b = build(strategy, servers(3));
-        assert!(b.select_with("k", 0, |_| true).is_ok(), "{}", strategy.name());
+        assert!(
+            b.select_with("k", 0, |_| true).is_ok(),
+            "{}",
+            strategy.name()
+        );
     }
 }

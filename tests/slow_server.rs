@@ -49,7 +49,11 @@ fn load_aware_strategies_send_a_slow_backend_less_work_through_dyn() {
         let b: Box<dyn Balancer> = Box::new(AnyBalancer::new(strategy, backends()).unwrap());
         let share = slow_share(|k| b.acquire(&k));
         // A fair share is 25 %.
-        assert!(share < 0.15, "{}: the slow backend got {share}", strategy.name());
+        assert!(
+            share < 0.15,
+            "{}: the slow backend got {share}",
+            strategy.name()
+        );
         assert!(b.servers().iter().all(|s| s.in_flight() == 0));
     }
 }
@@ -59,11 +63,18 @@ fn load_aware_strategies_send_a_slow_backend_less_work_through_shared() {
     for strategy in strategies() {
         let shared = Shared::new(AnyBalancer::new(strategy, backends()).unwrap());
         let share = slow_share(|k| shared.acquire(&k));
-        assert!(share < 0.15, "{}: the slow backend got {share}", strategy.name());
+        assert!(
+            share < 0.15,
+            "{}: the slow backend got {share}",
+            strategy.name()
+        );
     }
     let concrete = Shared::new(loadring::LeastLoaded::new(backends()).unwrap());
     let share = slow_share(|_| concrete.acquire_next());
-    assert!(share < 0.15, "Shared<LeastLoaded>: the slow backend got {share}");
+    assert!(
+        share < 0.15,
+        "Shared<LeastLoaded>: the slow backend got {share}"
+    );
 }
 
 #[test]
@@ -71,5 +82,8 @@ fn round_robin_ignores_load_the_control() {
     let b: Box<dyn Balancer> =
         Box::new(AnyBalancer::new(Strategy::RoundRobin, backends()).unwrap());
     let share = slow_share(|k| b.acquire(&k));
-    assert!((share - 0.25).abs() < 0.01, "round-robin gave the slow backend {share}");
+    assert!(
+        (share - 0.25).abs() < 0.01,
+        "round-robin gave the slow backend {share}"
+    );
 }

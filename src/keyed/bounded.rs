@@ -151,7 +151,10 @@ impl BoundedLoad {
     {
         check_epsilon(options.epsilon)?;
         let ring_options = RingOptions::default().with_points_per_weight(options.points_per_weight);
-        Self::from_ring(HashRing::with_options(servers, ring_options)?, options.epsilon)
+        Self::from_ring(
+            HashRing::with_options(servers, ring_options)?,
+            options.epsilon,
+        )
     }
 
     /// Bounds the loads of an existing ring, with its options and hasher.
@@ -548,19 +551,6 @@ mod tests {
         assert_eq!(order[0].id(), home.id());
         assert_eq!((order[8].in_flight(), order[9].in_flight()), (0, 0));
         drop(leases);
-        assert!(b.servers().iter().all(|s| s.in_flight() == 0));
-        assert_eq!(b.in_flight(), 0);
-    }
-
-    #[test]
-    fn a_lease_is_released_while_unwinding() {
-        let b = bounded(3, 0.25);
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let lease = b.acquire("k").unwrap();
-            assert_eq!(lease.server().in_flight(), 1);
-            panic!("request failed");
-        }));
-        assert!(result.is_err());
         assert!(b.servers().iter().all(|s| s.in_flight() == 0));
         assert_eq!(b.in_flight(), 0);
     }

@@ -2,7 +2,9 @@
 
 use crate::hash::rehash;
 use crate::update::merge;
-use crate::{Balancer, Error, Fleet, KeyHasher, PickError, Server, SyncOptions, SyncReport, Update};
+use crate::{
+    Balancer, Error, Fleet, KeyHasher, PickError, Server, SyncOptions, SyncReport, Update,
+};
 
 /// How many rehashes a pick tries before it scans for a healthy server.
 const PROBES: u64 = 16;
