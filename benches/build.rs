@@ -3,7 +3,7 @@
 use std::hint::black_box;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
-use loadring::{HashRing, Maglev, Modulo};
+use loadring::{HashRing, Maglev, Modulo, Server, Update};
 
 fn ids(n: usize) -> Vec<String> {
     (0..n)
@@ -46,7 +46,7 @@ fn updates(c: &mut Criterion) {
     group.bench_function("add", |b| {
         b.iter_batched_ref(
             || ring.clone(),
-            |r| r.add(black_box(all[1000].as_str())).unwrap(),
+            |r| r.add(Server::from(black_box(all[1000].as_str()))).unwrap(),
             BatchSize::LargeInput,
         )
     });

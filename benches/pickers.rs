@@ -10,7 +10,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use loadring::{Balancer, FillFirst, HashRing, LeastLoaded, RoundRobin, Server, Shared};
+use loadring::{
+    Balancer, BalancerExt, FillFirst, HashRing, LeastLoaded, LeastLoadedOptions, RoundRobin,
+    Server, Shared,
+};
 
 const SIZES: [usize; 3] = [10, 100, 1000];
 
@@ -28,6 +31,11 @@ fn weighted(n: usize) -> Vec<Server> {
         .collect()
 }
 
+/// Least-loaded by two random choices, seeded for reproducible picks.
+fn seeded(servers: Vec<Server>) -> LeastLoaded {
+    LeastLoaded::with_options(servers, LeastLoadedOptions::default().with_seed(1)).unwrap()
+}
+
 fn pickers(c: &mut Criterion) {
     let mut g = c.benchmark_group("pick");
     for n in SIZES {
@@ -39,7 +47,7 @@ fn pickers(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("round_robin_weighted", n), &rr, |b, rr| {
             b.iter(|| black_box(rr.pick_hash(black_box(0))).is_ok())
         });
-        let ll = LeastLoaded::with_seed(servers(n), 1).unwrap();
+        let ll = seeded(servers(n));
         g.bench_with_input(BenchmarkId::new("least_loaded_p2c", n), &ll, |b, ll| {
             b.iter(|| black_box(ll.pick_hash(black_box(0))).is_ok())
         });
@@ -52,19 +60,19 @@ fn pickers(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("lease_acquire_release");
     for n in SIZES {
-        let ll = LeastLoaded::with_seed(servers(n), 1).unwrap();
+        let ll = seeded(servers(n));
         g.bench_with_input(BenchmarkId::new("least_loaded_p2c", n), &ll, |b, ll| {
-            b.iter(|| drop(black_box(ll.acquire())))
+            b.iter(|| drop(black_box(ll.acquire_next())))
         });
         let ff = FillFirst::new(servers(n)).unwrap();
         g.bench_with_input(BenchmarkId::new("fill_first", n), &ff, |b, ff| {
-            b.iter(|| drop(black_box(ff.acquire())))
+            b.iter(|| drop(black_box(ff.acquire_next())))
         });
     }
     g.finish();
 }
 
-/// What a snapshot costs: a ring pick straight from the ring, through `Shared::load` and
+/// What a snapshot costs: a ring pick straight from the ring, through `Shared::snapshot` and
 /// through a `Reader`.
 fn snapshot_cost(c: &mut Criterion) {
     let ring = HashRing::new(servers(1000)).unwrap();
@@ -80,14 +88,14 @@ fn snapshot_cost(c: &mut Criterion) {
     g.bench_function("through_shared", |b| {
         b.iter(|| {
             h = h.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            black_box(shared.load().pick_hash(black_box(h)).is_ok())
+            black_box(shared.snapshot().pick_hash(black_box(h)).is_ok())
         })
     });
     let mut reader = shared.reader();
     g.bench_function("through_reader", |b| {
         b.iter(|| {
             h = h.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            black_box(reader.load().pick_hash(black_box(h)).is_ok())
+            black_box(reader.snapshot().pick_hash(black_box(h)).is_ok())
         })
     });
     g.finish();
@@ -125,7 +133,8 @@ fn split_between<W: FnMut(u64)>(
 /// every 100 ms (a change of a 1000-server ring costs the writer a few milliseconds, and the
 /// machine has two cores). Each iteration is one pick; with two threads the picks are split
 /// between them, so the ratio of the two medians is the speed-up. `load` takes a snapshot
-/// with `Shared::load` for every pick, `reader` through each thread's `Reader`.
+/// with `Shared::snapshot` for every pick (the id keeps the name of 0.1's `Shared::load`, so
+/// figures stay comparable), `reader` through each thread's `Reader`.
 ///
 /// `two_thread_baseline` runs the same harness over a pure arithmetic loop, with no shared
 /// state at all: its ratio is what the machine offers at the time (a shared machine may give
@@ -157,7 +166,7 @@ fn shared_scaling(c: &mut Criterion) {
 
     thread::scope(|s| {
         s.spawn(|| {
-            let all = shared.load().servers().to_vec();
+            let all = shared.snapshot().servers().to_vec();
             let mut removed: Option<Server> = None;
             let mut tick = 0usize;
             while !stop.load(Ordering::Relaxed) {
@@ -178,10 +187,10 @@ fn shared_scaling(c: &mut Criterion) {
         });
 
         let (shared, hashes) = (&shared, &hashes);
-        let load = |t: u64| {
+        let snap = |t: u64| {
             move |k: u64| {
                 let h = hashes[((k + t * 2048) & 4095) as usize];
-                let snapshot = shared.load();
+                let snapshot = shared.snapshot();
                 black_box(snapshot.pick_hash(black_box(h)).is_ok());
             }
         };
@@ -189,13 +198,13 @@ fn shared_scaling(c: &mut Criterion) {
             let mut reader = shared.reader();
             move |k: u64| {
                 let h = hashes[((k + t * 2048) & 4095) as usize];
-                black_box(reader.load().pick_hash(black_box(h)).is_ok());
+                black_box(reader.snapshot().pick_hash(black_box(h)).is_ok());
             }
         };
         let mut g = c.benchmark_group("shared_ring_1000_under_churn");
         for threads in [1u64, 2] {
             g.bench_function(BenchmarkId::new("load", threads), |b| {
-                b.iter_custom(|iters| split_between(threads, iters, &load))
+                b.iter_custom(|iters| split_between(threads, iters, &snap))
             });
         }
         for threads in [1u64, 2] {

@@ -5,7 +5,7 @@ use std::path::Path;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::Row;
+use crate::measure::Row;
 
 const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),

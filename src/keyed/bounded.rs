@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::{
-    Balancer, Error, Fleet, HashRing, KeyHasher, Lease, PickError, RingOptions, Server, Update,
+    Balancer, Error, Fleet, HashRing, KeyHasher, Lease, MAX_CANDIDATES, PickError, RingOptions,
+    Server, Update,
 };
 
 /// The default ε of [`BoundedLoad`]: no server holds more than ⌈1.25 × the average⌉.
@@ -209,19 +210,19 @@ impl BoundedLoad {
         if (c as f64) < x { c + 1 } else { c }
     }
 
-    /// The server the walk settles on; `take(server, cap)` accepts a server (and counts the
+    /// The server the walk settles on; `take(index, server, cap)` accepts a server (and counts the
     /// request, for a lease) or turns it down.
     #[inline]
     fn choose(
         &self,
         hash: u64,
-        mut take: impl FnMut(&Server, u64) -> bool,
+        mut take: impl FnMut(usize, &Server, u64) -> bool,
     ) -> Result<usize, PickError> {
         let servers = self.ring.servers();
         let total = self.leased.load(Ordering::Acquire) + 1;
         for i in self.ring.clockwise(hash).take(servers.len()) {
             let s = &servers[i];
-            if s.is_healthy() && take(s, self.cap(total, s.weight(), self.weight_sum)) {
+            if s.is_healthy() && take(i, s, self.cap(total, s.weight(), self.weight_sum)) {
                 return Ok(i);
             }
         }
@@ -231,7 +232,7 @@ impl BoundedLoad {
         }
         for i in self.ring.clockwise(hash) {
             let s = &servers[i];
-            if s.is_healthy() && take(s, self.cap(total, s.weight(), healthy)) {
+            if s.is_healthy() && take(i, s, self.cap(total, s.weight(), healthy)) {
                 return Ok(i);
             }
         }
@@ -263,7 +264,7 @@ impl Balancer for BoundedLoad {
     /// Where a lease would go now, without taking one.
     #[inline]
     fn pick_hash(&self, hash: u64) -> Result<&Server, PickError> {
-        let i = self.choose(hash, |s, cap| s.in_flight() < cap)?;
+        let i = self.choose(hash, |_, s, cap| s.in_flight() < cap)?;
         Ok(&self.ring.servers()[i])
     }
 
@@ -271,7 +272,7 @@ impl Balancer for BoundedLoad {
     /// [type docs](BoundedLoad)).
     #[inline]
     fn acquire_hash(&self, hash: u64) -> Result<Lease<'_>, PickError> {
-        let i = self.choose(hash, |s, cap| s.try_begin_request(cap))?;
+        let i = self.choose(hash, |_, s, cap| s.try_begin_request(cap))?;
         Ok(Lease::counted_in(&self.ring.servers()[i], &self.leased))
     }
 
@@ -282,24 +283,34 @@ impl Balancer for BoundedLoad {
         hash: u64,
         accept: &mut dyn FnMut(&Server) -> bool,
     ) -> Result<Lease<'_>, PickError> {
-        let (mut offered, mut refused) = (0, 0);
-        let found = self.choose(hash, |s, cap| {
-            offered += 1;
-            let ok = accept(s);
-            refused += usize::from(!ok);
+        // `accept` is asked once per server, for at most MAX_CANDIDATES servers, though the
+        // walk meets a server once per run of its points.
+        let mut asked = [(0usize, false); MAX_CANDIDATES];
+        let mut n = 0;
+        let found = self.choose(hash, |i, s, cap| {
+            let ok = match asked[..n].iter().find(|(j, _)| *j == i) {
+                Some(&(_, ok)) => ok,
+                None if n == MAX_CANDIDATES => false,
+                None => {
+                    let ok = accept(s);
+                    asked[n] = (i, ok);
+                    n += 1;
+                    ok
+                }
+            };
             ok && s.try_begin_request(cap)
         });
         match found {
             Ok(i) => Ok(Lease::counted_in(&self.ring.servers()[i], &self.leased)),
-            Err(PickError::Saturated) if refused > 0 && refused == offered => {
-                Err(PickError::NoneAccepted { tried: refused })
+            Err(PickError::Saturated) if asked[..n].iter().all(|(_, ok)| !ok) => {
+                Err(PickError::NoneAccepted { tried: n })
             }
             Err(e) => Err(e),
         }
     }
 
     fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {
-        let Ok(picked) = self.choose(hash, |s, cap| s.in_flight() < cap) else {
+        let Ok(picked) = self.choose(hash, |_, s, cap| s.in_flight() < cap) else {
             return 0;
         };
         let walk = std::iter::once(picked).chain(self.ring.clockwise(hash));

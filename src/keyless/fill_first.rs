@@ -131,22 +131,25 @@ impl FillFirst {
         &self,
         mut accept: impl FnMut(&Server) -> bool,
     ) -> Result<Lease<'_>, PickError> {
-        let mut refused = 0;
+        let (mut accepted, mut refused) = (0, 0);
         for (s, &capacity) in self.fleet.servers().iter().zip(&self.capacities) {
             if s.is_healthy() {
                 if !accept(s) {
                     refused += 1;
-                } else if let Some(lease) = Lease::try_begin(s, capacity) {
+                    continue;
+                }
+                accepted += 1;
+                if let Some(lease) = Lease::try_begin(s, capacity) {
                     return Ok(lease);
                 }
             }
         }
-        match self.overflowing(|i| refused == 0 || accept(&self.fleet.servers()[i])) {
-            Err(PickError::NoHealthyServer) if refused > 0 => {
-                Err(PickError::NoneAccepted { tried: refused })
-            }
-            found => found.map(|i| Lease::begin(&self.fleet.servers()[i])),
+        if accepted == 0 && refused > 0 {
+            return Err(PickError::NoneAccepted { tried: refused });
         }
+        // Every accepted server is full (rare): the overflow policy among them.
+        self.overflowing(|i| refused == 0 || accept(&self.fleet.servers()[i]))
+            .map(|i| Lease::begin(&self.fleet.servers()[i]))
     }
 
     #[inline]
