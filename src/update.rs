@@ -132,14 +132,14 @@ pub struct SyncReport {
     pub removed: usize,
     /// Servers that stayed (their cells kept).
     pub kept: usize,
-    /// Servers that stayed with another weight.
+    /// Servers that stayed with another weight (whatever else changed).
     pub reweighted: usize,
-    /// Servers that stayed with another capacity, address or metadata.
+    /// Servers that stayed with the same weight and another capacity, address or metadata.
     pub redescribed: usize,
 }
 
 impl SyncReport {
-    /// Whether the membership or a weight changed.
+    /// Whether anything changed: membership, a weight, or a server's description.
     pub fn changed(&self) -> bool {
         self.added + self.removed + self.reweighted + self.redescribed > 0
     }

@@ -1,9 +1,10 @@
 //! Public types are `Send + Sync`, so balancers can be shared across threads.
 
 use loadring::{
-    BoundedLoad, Choice, Error, FillFirst, HashRing, Jump, KeyHasher, Lease, LeastLoaded,
-    LoadSource, Maglev, MaglevOptions, Modulo, Overflow, Prehashed, Reader, Rendezvous,
-    RingOptions, RoundRobin, Server, Shared, Snapshot,
+    AnyBalancer, BoundedLoad, BoundedOptions, Choice, Error, FillFirst, FillFirstOptions, Fleet,
+    HashRing, InitialHealth, Jump, KeyHasher, Lease, LeastLoaded, LeastLoadedOptions, LoadSource,
+    Maglev, MaglevOptions, Modulo, Overflow, PickError, Prehashed, Reader, Rendezvous, RingOptions,
+    RoundRobin, Server, Shared, Snapshot, Strategy, SyncOptions, SyncReport,
 };
 
 fn assert_send_sync<T: Send + Sync>() {}
@@ -11,6 +12,8 @@ fn assert_send_sync<T: Send + Sync>() {}
 #[test]
 fn public_types_are_send_and_sync() {
     assert_send_sync::<Error>();
+    assert_send_sync::<PickError>();
+    assert_send_sync::<Fleet>();
     assert_send_sync::<Server>();
     assert_send_sync::<KeyHasher>();
     assert_send_sync::<Prehashed>();
@@ -22,11 +25,20 @@ fn public_types_are_send_and_sync() {
     assert_send_sync::<MaglevOptions>();
     assert_send_sync::<Rendezvous>();
     assert_send_sync::<BoundedLoad>();
+    assert_send_sync::<BoundedOptions>();
     #[cfg(feature = "ketama")]
     assert_send_sync::<loadring::KetamaRing>();
     #[cfg(feature = "ketama")]
     assert_send_sync::<loadring::KetamaFlavor>();
+    #[cfg(feature = "ketama")]
+    assert_send_sync::<loadring::KetamaOptions>();
     assert_send_sync::<Box<dyn loadring::Balancer>>();
+    assert_send_sync::<Box<dyn loadring::Update>>();
+    assert_send_sync::<AnyBalancer>();
+    assert_send_sync::<Strategy>();
+    assert_send_sync::<SyncOptions>();
+    assert_send_sync::<InitialHealth>();
+    assert_send_sync::<SyncReport>();
 }
 
 #[test]
@@ -38,11 +50,14 @@ fn pickers_and_shared_balancers_are_send_and_sync() {
     assert_send_sync::<Choice>();
     assert_send_sync::<LoadSource>();
     assert_send_sync::<Overflow>();
+    assert_send_sync::<LeastLoadedOptions>();
+    assert_send_sync::<FillFirstOptions>();
     assert_send_sync::<Shared<HashRing>>();
     assert_send_sync::<Shared<Modulo>>();
     assert_send_sync::<Shared<RoundRobin>>();
     assert_send_sync::<Shared<LeastLoaded>>();
     assert_send_sync::<Shared<FillFirst>>();
+    assert_send_sync::<Shared<AnyBalancer>>();
     assert_send_sync::<Snapshot<LeastLoaded>>();
     assert_send_sync::<Reader<'static, HashRing>>();
 }

@@ -1,11 +1,15 @@
 //! Golden vectors for [`BoundedLoad`]: pinned key → server maps with nothing in flight, and
 //! a pinned sequence of leases that overflow, a compatibility promise.
 
-use loadring::{Balancer, BalancerExt, BoundedLoad};
+use loadring::{Balancer, BalancerExt, BoundedLoad, BoundedOptions};
 
 fn build() -> BoundedLoad {
     let ids: Vec<String> = (0..5).map(|i| format!("10.0.0.{i}:6379")).collect();
-    BoundedLoad::with_epsilon(ids.iter().map(String::as_str), 0.25).unwrap()
+    BoundedLoad::with_options(
+        ids.iter().map(String::as_str),
+        BoundedOptions::default().with_epsilon(0.25),
+    )
+    .unwrap()
 }
 
 #[test]

@@ -6,7 +6,9 @@
 //! thousands of keys and random fleets, when these tests were written.
 #![cfg(feature = "ketama")]
 
-use loadring::{Balancer, BalancerExt, KetamaFlavor, KetamaRing, Server, ketama_hash};
+use loadring::{
+    Balancer, BalancerExt, KetamaFlavor, KetamaOptions, KetamaRing, Server, ketama_hash,
+};
 
 /// libketama's sample server file: 8 servers on port 11211 with unequal weights.
 fn sample() -> Vec<Server> {
@@ -15,6 +17,10 @@ fn sample() -> Vec<Server> {
         .enumerate()
         .map(|(i, &w)| Server::new(format!("10.0.1.{}:11211", i + 1)).with_weight(w))
         .collect()
+}
+
+fn flavor(f: KetamaFlavor) -> KetamaOptions {
+    KetamaOptions::default().with_flavor(f)
 }
 
 fn map(ring: &KetamaRing) -> Vec<usize> {
@@ -60,7 +66,7 @@ fn unequal_weights_libketama() {
 #[test]
 fn unequal_weights_libmemcached() {
     // Port 11211 is the default: libmemcached hashes "10.0.1.1-0", not "10.0.1.1:11211-0".
-    let ring = KetamaRing::with_flavor(sample(), KetamaFlavor::Libmemcached).unwrap();
+    let ring = KetamaRing::with_options(sample(), flavor(KetamaFlavor::Libmemcached)).unwrap();
     assert_eq!(
         map(&ring),
         [
@@ -74,9 +80,9 @@ fn unequal_weights_libmemcached() {
 fn equal_weights_25_servers() {
     let servers: Vec<String> = (1..=25).map(|i| format!("10.0.2.{i}:11211")).collect();
     let ketama = KetamaRing::new(servers.iter().map(String::as_str)).unwrap();
-    let memcached = KetamaRing::with_flavor(
+    let memcached = KetamaRing::with_options(
         servers.iter().map(String::as_str),
-        KetamaFlavor::Libmemcached,
+        flavor(KetamaFlavor::Libmemcached),
     )
     .unwrap();
     // Single precision: libketama gives 40 digests each, libmemcached 39.
@@ -105,8 +111,8 @@ fn equal_weights_other_port_both_flavours_agree() {
         1, 0, 1, 1, 1, 1, 1, 0, 0, 2, 0, 2, 1, 1, 1, 0, 1, 1, 2, 2, 2, 1, 2, 0, 0, 0, 1, 2, 0, 2,
         1, 0,
     ];
-    for flavor in [KetamaFlavor::Libketama, KetamaFlavor::Libmemcached] {
-        let ring = KetamaRing::with_flavor(servers.iter().map(String::as_str), flavor).unwrap();
-        assert_eq!(map(&ring), want, "{flavor:?}");
+    for f in [KetamaFlavor::Libketama, KetamaFlavor::Libmemcached] {
+        let ring = KetamaRing::with_options(servers.iter().map(String::as_str), flavor(f)).unwrap();
+        assert_eq!(map(&ring), want, "{f:?}");
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use loadring::{Balancer, BalancerExt, HashRing, Server};
+use loadring::{Balancer, BalancerExt, HashRing, Server, Update};
 
 const KEYS: u32 = 100_000;
 
@@ -45,7 +45,7 @@ fn adding_one_moves_about_one_in_n_only_to_it() {
     let all = ids(51);
     let mut ring = HashRing::new(all[..50].iter().map(String::as_str)).unwrap();
     let before = assign(&ring);
-    ring.add(all[50].as_str()).unwrap();
+    ring.add(all[50].as_str().into()).unwrap();
     let after = assign(&ring);
     let mut moved = 0;
     for (b, a) in before.iter().zip(&after) {

@@ -2,18 +2,24 @@
 //! removes and reweights servers and flips their health.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
 use std::time::{Duration, Instant};
 
 use loadring::{
-    Balancer, Error, FillFirst, HashRing, Lease, LeastLoaded, Modulo, Reader, Rebuild, RoundRobin,
-    Server, Shared,
+    AnyBalancer, Balancer, BoundedLoad, Error, FillFirst, HashRing, Jump, Lease, LeastLoaded,
+    LeastLoadedOptions, MaglevOptions, Modulo, PickError, Reader, RoundRobin, Server, Shared,
+    Strategy, Update,
 };
 
 const SERVERS: usize = 12;
 const PICKERS: usize = 3;
 const LEASES_HELD: usize = 2;
 const RUN_FOR: Duration = Duration::from_millis(300);
+/// The run goes on past `RUN_FOR` until it has seen this many changes and picks (a slow or
+/// busy machine takes longer, never fails for it), up to `GIVE_UP_AFTER`.
+const MIN_CHANGES: u64 = 25;
+const MIN_PICKS: u64 = 1000;
+const GIVE_UP_AFTER: Duration = Duration::from_secs(60);
 
 /// Server 0 is never removed nor marked unhealthy, so a healthy server always exists.
 ///
@@ -42,9 +48,17 @@ fn xorshift(x: &mut u64) -> u64 {
 /// What a picker got: the server's index and, for leasing strategies, the lease.
 type Taken = (usize, Option<Lease<'static>>);
 
-fn stress<B: Rebuild>(
+/// Whether the strategy honours weights; one that does not refuses every weight but 1.
+#[derive(Clone, Copy, PartialEq)]
+enum Weights {
+    Honoured,
+    Refused,
+}
+
+fn stress<B: Update + Clone>(
+    weights: Weights,
     build: impl FnOnce(Vec<Server>) -> B,
-    take: impl Fn(&Shared<B>, &mut Reader<'_, B>, u64) -> Result<Taken, Error> + Sync,
+    take: impl Fn(&Shared<B>, &mut Reader<'_, B>, u64) -> Result<Taken, PickError> + Sync,
 ) {
     let world = World {
         servers: (0..SERVERS)
@@ -64,14 +78,22 @@ fn stress<B: Rebuild>(
     let mut initial: Vec<Server> = world.servers[1..].to_vec();
     initial.push(world.servers[0].clone());
     let shared = Shared::new(build(initial));
-    let deadline = Instant::now() + RUN_FOR;
+    let started = Instant::now();
     let picks = AtomicU64::new(0);
     let changes = AtomicU64::new(0);
+    let done = AtomicBool::new(false);
 
     std::thread::scope(|s| {
         s.spawn(|| {
             let mut rng = 0x2545_f491_4f6c_dd1d_u64;
-            while Instant::now() < deadline {
+            loop {
+                let ran = started.elapsed();
+                let enough = changes.load(Ordering::Relaxed) >= MIN_CHANGES
+                    && picks.load(Ordering::Relaxed) >= MIN_PICKS;
+                if (ran >= RUN_FOR && enough) || ran >= GIVE_UP_AFTER {
+                    done.store(true, Ordering::Relaxed);
+                    break;
+                }
                 let r = 1 + (xorshift(&mut rng) % (SERVERS as u64 - 1)) as usize;
                 let server = &world.servers[r];
                 match xorshift(&mut rng) % 3 {
@@ -95,9 +117,14 @@ fn stress<B: Rebuild>(
                     _ => {
                         let weight = 1 + (xorshift(&mut rng) % 4) as u32;
                         match shared.set_weight(server.id(), weight) {
-                            Ok(()) => {}
+                            Ok(()) => assert!(weights == Weights::Honoured || weight == 1),
                             Err(Error::UnknownServer { .. }) => {
                                 assert_eq!(world.member[r].load(Ordering::SeqCst) % 2, 1);
+                            }
+                            Err(Error::WeightsUnsupported { weight: w, .. })
+                                if weights == Weights::Refused && weight != 1 =>
+                            {
+                                assert_eq!(w, weight);
                             }
                             Err(e) => panic!("set_weight: {e}"),
                         }
@@ -107,12 +134,12 @@ fn stress<B: Rebuild>(
             }
         });
         for t in 0..PICKERS {
-            let (world, shared, take, picks) = (&world, &shared, &take, &picks);
+            let (world, shared, take, picks, done) = (&world, &shared, &take, &picks, &done);
             s.spawn(move || {
                 let mut held: VecDeque<Lease<'static>> = VecDeque::new();
                 let mut reader = shared.reader();
                 let mut key = t as u64;
-                while Instant::now() < deadline {
+                while !done.load(Ordering::Relaxed) {
                     let member: Vec<u64> = world
                         .member
                         .iter()
@@ -155,8 +182,14 @@ fn stress<B: Rebuild>(
 
     let (picks, changes) = (picks.into_inner(), changes.into_inner());
     eprintln!("picks {picks} changes {changes}");
-    assert!(picks > 1000, "only {picks} picks");
-    assert!(changes > 20, "only {changes} changes");
+    assert!(
+        picks >= MIN_PICKS,
+        "only {picks} picks in {GIVE_UP_AFTER:?}"
+    );
+    assert!(
+        changes >= MIN_CHANGES,
+        "only {changes} changes in {GIVE_UP_AFTER:?}"
+    );
     for s in &world.servers {
         assert_eq!(s.in_flight(), 0, "{} still counts requests", s.id());
     }
@@ -166,38 +199,43 @@ fn picked<B: Balancer>(
     shared: &Shared<B>,
     _: &mut Reader<'_, B>,
     key: u64,
-) -> Result<Taken, Error> {
+) -> Result<Taken, PickError> {
     shared.pick(&key).map(|s| (index_of(s.id()), None))
 }
 
-fn read<B: Balancer>(_: &Shared<B>, reader: &mut Reader<'_, B>, key: u64) -> Result<Taken, Error> {
+fn read<B: Balancer>(
+    _: &Shared<B>,
+    reader: &mut Reader<'_, B>,
+    key: u64,
+) -> Result<Taken, PickError> {
     reader
-        .load()
+        .snapshot()
         .pick_hash(key)
         .map(|s| (index_of(s.id()), None))
 }
 
 #[test]
 fn round_robin_under_churn() {
-    stress(|s| RoundRobin::new(s).unwrap(), picked);
+    stress(Weights::Honoured, |s| RoundRobin::new(s).unwrap(), picked);
 }
 
 #[test]
 fn hash_ring_under_churn() {
-    stress(|s| HashRing::new(s).unwrap(), read);
+    stress(Weights::Honoured, |s| HashRing::new(s).unwrap(), read);
 }
 
 #[test]
 fn modulo_under_churn() {
-    stress(|s| Modulo::new(s).unwrap(), picked);
+    stress(Weights::Honoured, |s| Modulo::new(s).unwrap(), picked);
 }
 
 #[test]
 fn least_loaded_leases_under_churn() {
     stress(
-        |s| LeastLoaded::with_seed(s, 5).unwrap(),
+        Weights::Honoured,
+        |s| LeastLoaded::with_options(s, LeastLoadedOptions::default().with_seed(5)).unwrap(),
         |shared, _, _| {
-            let lease = shared.acquire()?;
+            let lease = shared.acquire_next()?;
             Ok((index_of(lease.id()), Some(lease)))
         },
     );
@@ -206,10 +244,53 @@ fn least_loaded_leases_under_churn() {
 #[test]
 fn fill_first_leases_under_churn() {
     stress(
+        Weights::Refused,
         |s| FillFirst::new(s).unwrap(),
         |shared, _, _| {
-            let lease = shared.acquire()?;
+            let lease = shared.acquire_next()?;
             Ok((index_of(lease.id()), Some(lease)))
         },
     );
+}
+
+#[test]
+fn jump_under_churn() {
+    stress(Weights::Refused, |s| Jump::new(s).unwrap(), picked);
+}
+
+#[test]
+fn bounded_leases_under_churn() {
+    stress(
+        Weights::Honoured,
+        |s| BoundedLoad::new(s).unwrap(),
+        |shared, _, key| {
+            let lease = shared.acquire(&key)?;
+            Ok((index_of(lease.id()), Some(lease)))
+        },
+    );
+}
+
+/// Every strategy, chosen at run time, through the one path a service uses: a lease by key.
+#[test]
+fn every_strategy_as_any_balancer_under_churn() {
+    for strategy in Strategy::all() {
+        eprintln!("{}", strategy.name());
+        // The default table of 65 537 slots takes too long to rebuild in a debug build.
+        let strategy = match strategy {
+            Strategy::Maglev(_) => Strategy::Maglev(MaglevOptions::default().with_table_size(251)),
+            other => other,
+        };
+        let weights = match strategy {
+            Strategy::Jump | Strategy::FillFirst(_) => Weights::Refused,
+            _ => Weights::Honoured,
+        };
+        stress(
+            weights,
+            |s| AnyBalancer::new(strategy, s).unwrap(),
+            |shared, _, key| {
+                let lease = shared.acquire(&key)?;
+                Ok((index_of(lease.id()), Some(lease)))
+            },
+        );
+    }
 }

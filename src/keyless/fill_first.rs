@@ -208,7 +208,8 @@ impl Balancer for FillFirst {
     }
 
     /// As [`acquire_hash`](Balancer::acquire_hash), passing over the servers `accept`
-    /// turns down.
+    /// turns down. With [`Overflow::Spill`], when every accepted server is full, `accept` is
+    /// asked again to choose the spill target among them.
     fn acquire_hash_with(
         &self,
         _hash: u64,
