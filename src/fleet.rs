@@ -4,10 +4,28 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::hash::rehash;
 use crate::{Error, PickError, Server};
 
 /// Steps of a fallback walk before it checks that some server is healthy at all.
 const QUICK_WALK: usize = 64;
+
+/// How many rehashes a probing walk tries before it scans.
+const PROBES: u64 = 16;
+
+/// The order in which a strategy that maps a hash to a bucket of `0..n` (modulo, jump) tries
+/// buckets for `hash`: its own, those of `rehash(hash, 1)` … `rehash(hash, 16)`, then every
+/// bucket onward from the last rehash's. Nothing when `n` is 0.
+pub(crate) fn probe_walk(
+    n: usize,
+    hash: u64,
+    bucket: impl Fn(u64) -> usize,
+) -> impl Iterator<Item = usize> {
+    let tries = if n == 0 { 0 } else { PROBES + 1 };
+    let last = if n > 1 { bucket(rehash(hash, PROBES)) } else { 0 };
+    let probes = (0..tries).map(move |a| bucket(if a == 0 { hash } else { rehash(hash, a) }));
+    probes.chain((1..n).map(move |i| (last + i) % n))
+}
 
 /// The servers of one balancer in the strategy's order, with an id index for O(1) look-ups.
 ///

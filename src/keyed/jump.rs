@@ -1,13 +1,10 @@
 //! Jump consistent hash (Lamping & Veach, 2014): a key and a bucket count give a bucket.
 
-use crate::hash::rehash;
+use crate::fleet::probe_walk;
 use crate::update::merge;
 use crate::{
     Balancer, Error, Fleet, KeyHasher, PickError, Server, SyncOptions, SyncReport, Update,
 };
-
-/// How many rehashes a pick tries before it scans for a healthy server.
-const PROBES: u64 = 16;
 
 /// Jump consistent hash: the bucket in `0..buckets` for `key`, or `None` when `buckets` is 0.
 ///
@@ -158,16 +155,7 @@ impl Jump {
 
     /// The order in which a key tries buckets: the first, the rehashes, then a scan.
     fn walk(&self, hash: u64) -> impl Iterator<Item = usize> + '_ {
-        let n = self.fleet.len();
-        let first = self.bucket(hash);
-        let probes = (1..=PROBES).map(move |a| self.bucket(rehash(hash, a)));
-        let last = if n > 1 {
-            self.bucket(rehash(hash, PROBES))
-        } else {
-            first
-        };
-        let scan = (1..n).map(move |i| (last + i) % n);
-        std::iter::once(first).chain(probes).chain(scan)
+        probe_walk(self.fleet.len(), hash, |h| self.bucket(h))
     }
 }
 
@@ -196,9 +184,6 @@ impl Balancer for Jump {
     }
 
     fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {
-        if self.fleet.is_empty() {
-            return 0;
-        }
         self.fleet.ranked(self.walk(hash), out)
     }
 

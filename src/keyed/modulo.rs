@@ -1,10 +1,8 @@
 //! Simple hashing: the key's hash mapped straight onto the servers.
 
-use crate::hash::{fast_range, rehash};
+use crate::fleet::probe_walk;
+use crate::hash::fast_range;
 use crate::{Balancer, Error, Fleet, KeyHasher, PickError, Server, Update};
-
-/// How many rehashes a pick tries before it scans for a healthy server.
-const PROBES: u64 = 16;
 
 /// Simple hashing: `hash(key)` mapped onto the servers by multiply-shift.
 ///
@@ -97,16 +95,7 @@ impl Modulo {
 
     /// The order in which a key tries buckets: the first, the rehashes, then a scan.
     fn walk(&self, hash: u64) -> impl Iterator<Item = usize> + '_ {
-        let n = self.fleet.len();
-        let first = self.bucket(hash);
-        let probes = (1..=PROBES).map(move |a| self.bucket(rehash(hash, a)));
-        let last = if n > 1 {
-            self.bucket(rehash(hash, PROBES))
-        } else {
-            first
-        };
-        let scan = (1..n).map(move |i| (last + i) % n);
-        std::iter::once(first).chain(probes).chain(scan)
+        probe_walk(self.fleet.len(), hash, |h| self.bucket(h))
     }
 }
 
@@ -126,9 +115,6 @@ impl Balancer for Modulo {
     }
 
     fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {
-        if self.fleet.is_empty() {
-            return 0;
-        }
         self.fleet.ranked(self.walk(hash), out)
     }
 
