@@ -22,7 +22,11 @@ pub(crate) fn probe_walk(
     bucket: impl Fn(u64) -> usize,
 ) -> impl Iterator<Item = usize> {
     let tries = if n == 0 { 0 } else { PROBES + 1 };
-    let last = if n > 1 { bucket(rehash(hash, PROBES)) } else { 0 };
+    let last = if n > 1 {
+        bucket(rehash(hash, PROBES))
+    } else {
+        0
+    };
     let probes = (0..tries).map(move |a| bucket(if a == 0 { hash } else { rehash(hash, a) }));
     probes.chain((1..n).map(move |i| (last + i) % n))
 }

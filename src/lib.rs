@@ -41,9 +41,9 @@
 //! # Strategies
 //!
 //! Every strategy implements [`Balancer`] (picks, leases, health, ranked candidates) and
-//! [`Update`] (add, remove, reweight, sync), and has `new(servers)` and, where it has
-//! options, `with_options(servers, options)`. [`AnyBalancer`] holds any of them, chosen at
-//! run time by a [`Strategy`].
+//! [`Update`] (add, remove, reweight, sync), and builds with `new(servers)` or
+//! `with_options(servers, options)`. [`AnyBalancer`] holds any of them, chosen at run time
+//! by a [`Strategy`].
 //!
 //! - [`Modulo`]: the key's hash mapped straight onto n servers; fastest, but a change of
 //!   membership moves a quarter to a half of all keys.
@@ -120,14 +120,14 @@ pub use fleet::Fleet;
 pub use hash::{Key, KeyHasher, Prehashed};
 pub use keyed::{
     BoundedLoad, BoundedOptions, DEFAULT_EPSILON, DEFAULT_MAGLEV_TABLE_SIZE, HashRing, Jump,
-    MAX_MAGLEV_TABLE_SIZE, MAX_RING_POINTS, Maglev, MaglevOptions, Modulo, Rendezvous, RingOptions,
-    jump_hash,
+    JumpOptions, MAX_MAGLEV_TABLE_SIZE, MAX_RING_POINTS, Maglev, MaglevOptions, Modulo,
+    ModuloOptions, Rendezvous, RendezvousOptions, RingOptions, jump_hash,
 };
 #[cfg(feature = "ketama")]
 pub use keyed::{KetamaFlavor, KetamaOptions, KetamaRing, ketama_hash};
 pub use keyless::{
     Choice, FillFirst, FillFirstOptions, LeastLoaded, LeastLoadedOptions, LoadSource,
-    MAX_ROUND_ROBIN_SLOTS, Overflow, RoundRobin,
+    MAX_ROUND_ROBIN_SLOTS, Overflow, RoundRobin, RoundRobinOptions,
 };
 pub use lease::Lease;
 pub use server::Server;

@@ -98,8 +98,8 @@ fn mistakes_are_errors_that_name_them() {
             "extra",
         ),
         (
-            r#"{"strategy": "modulo", "servers": ["a"], "options": {}}"#,
-            "options",
+            r#"{"strategy": "modulo", "servers": ["a"], "options": {"points_per_weight": 1}}"#,
+            "points_per_weight",
         ),
         (
             r#"{"strategy": "jump", "servers": [{"id": "a", "weight": 9}, "b"]}"#,

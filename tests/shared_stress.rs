@@ -281,7 +281,7 @@ fn every_strategy_as_any_balancer_under_churn() {
             other => other,
         };
         let weights = match strategy {
-            Strategy::Jump | Strategy::FillFirst(_) => Weights::Refused,
+            Strategy::Jump(_) | Strategy::FillFirst(_) => Weights::Refused,
             _ => Weights::Honoured,
         };
         stress(

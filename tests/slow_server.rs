@@ -80,7 +80,7 @@ fn load_aware_strategies_send_a_slow_backend_less_work_through_shared() {
 #[test]
 fn round_robin_ignores_load_the_control() {
     let b: Box<dyn Balancer> =
-        Box::new(AnyBalancer::new(Strategy::RoundRobin, backends()).unwrap());
+        Box::new(AnyBalancer::new(Strategy::RoundRobin(Default::default()), backends()).unwrap());
     let share = slow_share(|k| b.acquire(&k));
     assert!(
         (share - 0.25).abs() < 0.01,

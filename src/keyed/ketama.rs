@@ -178,6 +178,13 @@ impl KetamaRing {
         })
     }
 
+    /// The options the ring was built with.
+    pub fn options(&self) -> KetamaOptions {
+        KetamaOptions {
+            flavor: self.flavor,
+        }
+    }
+
     /// The flavour whose arithmetic the ring follows.
     pub fn flavor(&self) -> KetamaFlavor {
         self.flavor

@@ -18,10 +18,10 @@ mod rendezvous;
 mod ring;
 
 pub use bounded::{BoundedLoad, BoundedOptions, DEFAULT_EPSILON};
-pub use jump::{Jump, jump_hash};
+pub use jump::{Jump, JumpOptions, jump_hash};
 #[cfg(feature = "ketama")]
 pub use ketama::{KetamaFlavor, KetamaOptions, KetamaRing, ketama_hash};
 pub use maglev::{DEFAULT_MAGLEV_TABLE_SIZE, MAX_MAGLEV_TABLE_SIZE, Maglev, MaglevOptions};
-pub use modulo::Modulo;
-pub use rendezvous::Rendezvous;
+pub use modulo::{Modulo, ModuloOptions};
+pub use rendezvous::{Rendezvous, RendezvousOptions};
 pub use ring::{HashRing, MAX_RING_POINTS, RingOptions};

@@ -10,4 +10,4 @@ mod round_robin;
 
 pub use fill_first::{FillFirst, FillFirstOptions, Overflow};
 pub use least_loaded::{Choice, LeastLoaded, LeastLoadedOptions, LoadSource};
-pub use round_robin::{MAX_ROUND_ROBIN_SLOTS, RoundRobin};
+pub use round_robin::{MAX_ROUND_ROBIN_SLOTS, RoundRobin, RoundRobinOptions};
