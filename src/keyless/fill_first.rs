@@ -126,7 +126,6 @@ impl FillFirst {
 
     /// Takes a slot on the first healthy server with room that `accept` takes; past that, the
     /// overflow policy among the accepted.
-    #[inline]
     fn acquire_where(
         &self,
         mut accept: impl FnMut(&Server) -> bool,
@@ -204,7 +203,15 @@ impl Balancer for FillFirst {
     /// Takes a slot on the first healthy server with room, by compare-exchange.
     #[inline]
     fn acquire_hash(&self, _hash: u64) -> Result<Lease<'_>, PickError> {
-        self.acquire_where(|_| true)
+        for (s, &capacity) in self.fleet.servers().iter().zip(&self.capacities) {
+            if s.is_healthy() {
+                if let Some(lease) = Lease::try_begin(s, capacity) {
+                    return Ok(lease);
+                }
+            }
+        }
+        self.overflowing(|_| true)
+            .map(|i| Lease::begin(&self.fleet.servers()[i]))
     }
 
     /// As [`acquire_hash`](Balancer::acquire_hash), passing over the servers `accept`

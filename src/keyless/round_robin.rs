@@ -150,7 +150,12 @@ impl RoundRobin {
 
     #[inline]
     fn server_at(&self, pos: u64) -> usize {
-        let slot = (pos % self.period) as usize;
+        self.server_in((pos % self.period) as usize)
+    }
+
+    /// The server of slot `slot` of the period.
+    #[inline]
+    fn server_in(&self, slot: usize) -> usize {
         if self.order.is_empty() {
             slot
         } else {
@@ -227,11 +232,12 @@ impl Balancer for RoundRobin {
 
     #[inline]
     fn pick_hash(&self, _hash: u64) -> Result<&Server, PickError> {
-        if self.period == 0 {
-            return Err(PickError::NoServers);
-        }
         let pos = self.next.0.fetch_add(1, Ordering::Relaxed);
-        let i = self.server_at(pos);
+        // The remainder's own check for a zero divisor is the check for an empty fleet.
+        let Some(slot) = pos.checked_rem(self.period) else {
+            return Err(PickError::NoServers);
+        };
+        let i = self.server_in(slot as usize);
         if self.fleet.is_healthy(i) {
             return Ok(&self.fleet.servers()[i]);
         }
