@@ -1,6 +1,5 @@
 //! Leases: a request counted in flight on its server for as long as the lease lives.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
@@ -41,10 +40,21 @@ use crate::Server;
 /// ```
 #[must_use = "dropping a lease ends its request at once"]
 pub struct Lease<'a> {
-    server: Cow<'a, Server>,
-    /// A balancer-wide count the request is in too (bounded loads' leases in flight).
-    /// Borrowed exactly when `server` is.
-    group: Option<Cow<'a, Arc<AtomicU64>>>,
+    held: Held<'a>,
+}
+
+/// What a lease holds: borrows (from a balancer) or clones (an owned lease), chosen once for
+/// the server and the group together, so a drop checks one tag.
+enum Held<'a> {
+    Borrowed {
+        server: &'a Server,
+        /// A balancer-wide count the request is in too (bounded loads' leases in flight).
+        group: Option<&'a Arc<AtomicU64>>,
+    },
+    Owned {
+        server: Server,
+        group: Option<Arc<AtomicU64>>,
+    },
 }
 
 impl<'a> Lease<'a> {
@@ -52,36 +62,47 @@ impl<'a> Lease<'a> {
     #[inline]
     pub(crate) fn begin(server: &'a Server) -> Self {
         server.begin_request();
-        Lease {
-            server: Cow::Borrowed(server),
-            group: None,
-        }
+        Lease::borrowing(server, None)
     }
 
     /// Counts a request on `server` if fewer than `limit` are in flight (race-free).
     #[inline]
     pub(crate) fn try_begin(server: &'a Server, limit: u64) -> Option<Self> {
         // Lazily: a lease built and dropped on failure would release a count it never took.
-        server.try_begin_request(limit).then(|| Lease {
-            server: Cow::Borrowed(server),
-            group: None,
-        })
+        server
+            .try_begin_request(limit)
+            .then(|| Lease::borrowing(server, None))
     }
 
     /// The lease of a request already counted on `server`, counted in `group` too.
     #[inline]
     pub(crate) fn counted_in(server: &'a Server, group: &'a Arc<AtomicU64>) -> Self {
         group.fetch_add(1, Ordering::AcqRel);
+        Lease::borrowing(server, Some(group))
+    }
+
+    #[inline]
+    fn borrowing(server: &'a Server, group: Option<&'a Arc<AtomicU64>>) -> Self {
         Lease {
-            server: Cow::Borrowed(server),
-            group: Some(Cow::Borrowed(group)),
+            held: Held::Borrowed { server, group },
         }
     }
 
     /// The server the request runs on.
     #[inline]
     pub fn server(&self) -> &Server {
-        &self.server
+        match &self.held {
+            Held::Borrowed { server, .. } => server,
+            Held::Owned { server, .. } => server,
+        }
+    }
+
+    /// The balancer-wide count the request is in, if any.
+    fn group(&self) -> Option<&Arc<AtomicU64>> {
+        match &self.held {
+            Held::Borrowed { group, .. } => *group,
+            Held::Owned { group, .. } => group.as_ref(),
+        }
     }
 
     /// Ends the request now (the same as dropping the lease).
@@ -91,16 +112,15 @@ impl<'a> Lease<'a> {
     /// server and counters instead of borrows, so it can outlive the balancer or move to
     /// another task.
     pub fn into_owned(self) -> Lease<'static> {
-        let server = self.server.clone().into_owned();
-        let group: Option<Cow<'static, Arc<AtomicU64>>> =
-            self.group.as_deref().map(|g| Cow::Owned(Arc::clone(g)));
-        match self.server {
-            // Both parts are borrowed: forgetting them leaks nothing, and skips the release,
-            // so the counts move on to the new lease.
-            Cow::Borrowed(_) => std::mem::forget(self),
+        let server = self.server().clone();
+        let group = self.group().cloned();
+        match self.held {
+            // Borrows only: forgetting them leaks nothing, and skips the release, so the
+            // counts move on to the new lease.
+            Held::Borrowed { .. } => std::mem::forget(self),
             // `self` releases its counts when it drops here, so take the new ones first (a
             // moment's over-count can only turn a racing acquire away, never overfill).
-            Cow::Owned(_) => {
+            Held::Owned { .. } => {
                 server.begin_request();
                 if let Some(g) = &group {
                     g.fetch_add(1, Ordering::AcqRel);
@@ -108,8 +128,7 @@ impl<'a> Lease<'a> {
             }
         }
         Lease {
-            server: Cow::Owned(server),
-            group,
+            held: Held::Owned { server, group },
         }
     }
 }
@@ -119,15 +138,15 @@ impl Deref for Lease<'_> {
 
     #[inline]
     fn deref(&self) -> &Server {
-        &self.server
+        self.server()
     }
 }
 
 impl Drop for Lease<'_> {
     #[inline]
     fn drop(&mut self) {
-        self.server.end_request();
-        if let Some(group) = &self.group {
+        self.server().end_request();
+        if let Some(group) = self.group() {
             group.fetch_sub(1, Ordering::AcqRel);
         }
     }
@@ -136,7 +155,7 @@ impl Drop for Lease<'_> {
 impl fmt::Debug for Lease<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Lease")
-            .field("server", &self.server.id())
+            .field("server", &self.server().id())
             .finish()
     }
 }

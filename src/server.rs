@@ -49,17 +49,23 @@ use crate::Error;
 /// ```
 #[derive(Clone)]
 pub struct Server {
-    id: Arc<str>,
+    /// What rarely changes and no pick reads, behind one reference count: a server stays
+    /// small (24 bytes) and its clone and drop (a `Shared` lease's, on every request) touch
+    /// two counts.
+    info: Arc<Info>,
     weight: u32,
-    capacity: Option<u64>,
-    addr: Option<SocketAddr>,
-    meta: Metadata,
     state: Arc<ServerState>,
 }
 
-/// Typed values attached to a server, one per type; cloned servers share them.
-#[derive(Clone, Default)]
-struct Metadata(Option<Arc<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>>);
+/// A server's id, capacity, address and typed values (one per type); cloned servers share
+/// them, and the `with_*` setters copy them on write.
+#[derive(Clone)]
+struct Info {
+    id: Arc<str>,
+    capacity: Option<u64>,
+    addr: Option<SocketAddr>,
+    meta: Option<Arc<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>>,
+}
 
 /// The cells a server's clones share; aligned to a cache line so that counters of
 /// neighbouring servers do not contend.
@@ -86,13 +92,16 @@ impl Server {
     /// A healthy server with weight 1, no capacity limit and cells of its own; its address is
     /// the id if the id parses as a socket address.
     pub fn new(id: impl Into<Arc<str>>) -> Self {
-        let id = id.into();
-        Server {
+        let id: Arc<str> = id.into();
+        let info = Info {
             addr: id.parse().ok(),
             id,
-            weight: 1,
             capacity: None,
-            meta: Metadata::default(),
+            meta: None,
+        };
+        Server {
+            info: Arc::new(info),
+            weight: 1,
             state: Arc::default(),
         }
     }
@@ -105,26 +114,28 @@ impl Server {
 
     /// Sets the capacity: the most requests in flight where a strategy honours capacity.
     pub fn with_capacity(mut self, capacity: u64) -> Self {
-        self.capacity = Some(capacity);
+        Arc::make_mut(&mut self.info).capacity = Some(capacity);
         self
     }
 
     /// Sets the address to connect to (never hashed).
     pub fn with_addr(mut self, addr: SocketAddr) -> Self {
-        self.addr = Some(addr);
+        Arc::make_mut(&mut self.info).addr = Some(addr);
         self
     }
 
     /// Attaches a typed value, replacing any earlier value of the same type (never hashed).
     pub fn with_meta<T: Any + Send + Sync>(mut self, value: T) -> Self {
-        let map = self.meta.0.get_or_insert_with(Default::default);
+        let map = Arc::make_mut(&mut self.info)
+            .meta
+            .get_or_insert_with(Default::default);
         Arc::make_mut(map).insert(TypeId::of::<T>(), Arc::new(value));
         self
     }
 
     /// The id, the string that hash strategies hash.
     pub fn id(&self) -> &str {
-        &self.id
+        &self.info.id
     }
 
     /// The weight.
@@ -134,19 +145,19 @@ impl Server {
 
     /// The capacity, if one was set.
     pub fn capacity(&self) -> Option<u64> {
-        self.capacity
+        self.info.capacity
     }
 
     /// The address: the one set with [`with_addr`](Server::with_addr), else the id if it is a
     /// socket address.
     pub fn addr(&self) -> Option<SocketAddr> {
-        self.addr
+        self.info.addr
     }
 
     /// The attached value of type `T`, if any.
     pub fn meta<T: Any + Send + Sync>(&self) -> Option<&T> {
-        self.meta
-            .0
+        self.info
+            .meta
             .as_ref()?
             .get(&TypeId::of::<T>())?
             .downcast_ref()
@@ -199,18 +210,18 @@ impl Server {
 
     /// Whether both have the same weight, capacity, address and metadata.
     pub(crate) fn same_description(&self, other: &Server) -> bool {
-        let same_meta = match (&self.meta.0, &other.meta.0) {
+        let (a, b) = (&self.info, &other.info);
+        let same_meta = match (&a.meta, &b.meta) {
             (None, None) => true,
             (Some(a), Some(b)) => Arc::ptr_eq(a, b),
             _ => false,
         };
-        (self.weight, self.capacity, self.addr) == (other.weight, other.capacity, other.addr)
-            && same_meta
+        (self.weight, a.capacity, a.addr) == (other.weight, b.capacity, b.addr) && same_meta
     }
 
     /// The id as the shared string.
     pub(crate) fn id_arc(&self) -> &Arc<str> {
-        &self.id
+        &self.info.id
     }
 
     /// Counts one more request in flight and returns the new count.
@@ -241,11 +252,11 @@ impl Server {
 impl fmt::Debug for Server {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Server");
-        d.field("id", &self.id)
+        d.field("id", &self.info.id)
             .field("weight", &self.weight)
-            .field("capacity", &self.capacity)
-            .field("addr", &self.addr);
-        if let Some(map) = &self.meta.0 {
+            .field("capacity", &self.info.capacity)
+            .field("addr", &self.info.addr);
+        if let Some(map) = &self.info.meta {
             d.field("meta_values", &map.len());
         }
         d.field("healthy", &self.is_healthy())
@@ -314,12 +325,12 @@ mod serde_impl {
     impl Serialize for Server {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
             // The address is written only when it is not the id itself.
-            let implied: Option<SocketAddr> = self.id.parse().ok();
+            let implied: Option<SocketAddr> = self.id().parse().ok();
             Repr {
-                id: self.id.to_string(),
+                id: self.id().to_owned(),
                 weight: self.weight,
-                capacity: self.capacity,
-                addr: self.addr.filter(|a| Some(*a) != implied),
+                capacity: self.capacity(),
+                addr: self.addr().filter(|a| Some(*a) != implied),
             }
             .serialize(serializer)
         }
@@ -345,9 +356,11 @@ mod serde_impl {
                 fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Server, A::Error> {
                     let r = Repr::deserialize(de::value::MapAccessDeserializer::new(map))?;
                     let mut s = Server::new(r.id).with_weight(r.weight);
-                    s.capacity = r.capacity;
+                    if let Some(capacity) = r.capacity {
+                        s = s.with_capacity(capacity);
+                    }
                     if let Some(addr) = r.addr {
-                        s.addr = Some(addr);
+                        s = s.with_addr(addr);
                     }
                     Ok(s)
                 }
@@ -379,6 +392,13 @@ mod tests {
         s.end_request();
         s.end_request();
         assert_eq!(s.in_flight(), 0);
+    }
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_server_stays_small_for_the_lease_path() {
+        // Shared's leases clone and drop a server on every request.
+        assert_eq!(std::mem::size_of::<Server>(), 24);
     }
 
     #[test]
