@@ -101,6 +101,9 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations)]
 
+#[macro_use]
+mod options;
+
 mod balancer;
 mod config;
 mod error;

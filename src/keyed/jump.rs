@@ -6,6 +6,8 @@ use crate::{
     Balancer, Error, Fleet, KeyHasher, PickError, Server, SyncOptions, SyncReport, Update,
 };
 
+no_options!(Jump, JumpOptions);
+
 /// Jump consistent hash: the bucket in `0..buckets` for `key`, or `None` when `buckets` is 0.
 ///
 /// Returns exactly what the reference code of Lamping & Veach, "A Fast, Minimal Memory,
@@ -51,15 +53,6 @@ pub fn jump_hash(mut key: u64, buckets: u32) -> Option<u32> {
         b = j as i64;
     }
 }
-
-/// Options of a [`Jump`]: none yet. The type exists so that every strategy builds the same
-/// way (`with_options(servers, options)`) and reads the same configuration, and so that
-/// options can come without a break.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
-#[non_exhaustive]
-pub struct JumpOptions {}
 
 /// Jump consistent hash over a list of servers: the key's hash picks a bucket with
 /// [`jump_hash`], and bucket i is the i-th server, **in the order given**.
@@ -125,21 +118,6 @@ impl Jump {
             hasher: KeyHasher::default(),
             buckets,
         })
-    }
-
-    /// Builds with `options` (see [`JumpOptions`]).
-    pub fn with_options<I>(servers: I, options: JumpOptions) -> Result<Self, Error>
-    where
-        I: IntoIterator,
-        I::Item: Into<Server>,
-    {
-        let JumpOptions {} = options;
-        Self::new(servers)
-    }
-
-    /// The options the balancer was built with.
-    pub fn options(&self) -> JumpOptions {
-        JumpOptions::default()
     }
 
     /// Uses `hasher` for keys instead of the default XXH3.

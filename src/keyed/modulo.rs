@@ -4,14 +4,7 @@ use crate::fleet::probe_walk;
 use crate::hash::fast_range;
 use crate::{Balancer, Error, Fleet, KeyHasher, PickError, Server, Update};
 
-/// Options of a [`Modulo`]: none yet. The type exists so that every strategy builds the same
-/// way (`with_options(servers, options)`) and reads the same configuration, and so that
-/// options can come without a break.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
-#[non_exhaustive]
-pub struct ModuloOptions {}
+no_options!(Modulo, ModuloOptions);
 
 /// Simple hashing: `hash(key)` mapped onto the servers by multiply-shift.
 ///
@@ -84,21 +77,6 @@ impl Modulo {
             cumulative,
             total_weight,
         })
-    }
-
-    /// Builds with `options` (see [`ModuloOptions`]).
-    pub fn with_options<I>(servers: I, options: ModuloOptions) -> Result<Self, Error>
-    where
-        I: IntoIterator,
-        I::Item: Into<Server>,
-    {
-        let ModuloOptions {} = options;
-        Self::new(servers)
-    }
-
-    /// The options the balancer was built with.
-    pub fn options(&self) -> ModuloOptions {
-        ModuloOptions::default()
     }
 
     /// Uses `hasher` for keys instead of the default XXH3.

@@ -5,17 +5,10 @@ use xxhash_rust::xxh3::xxh3_64_with_seed;
 use crate::hash::mix64;
 use crate::{Balancer, Error, Fleet, KeyHasher, PickError, Server, Update};
 
+no_options!(Rendezvous, RendezvousOptions);
+
 /// Seed of a server's score hash: the ASCII bytes of `"rndzvous"` as a big-endian `u64`.
 const SERVER_SEED: u64 = 0x726e_647a_766f_7573;
-
-/// Options of a [`Rendezvous`]: none yet. The type exists so that every strategy builds the same
-/// way (`with_options(servers, options)`) and reads the same configuration, and so that
-/// options can come without a break.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
-#[non_exhaustive]
-pub struct RendezvousOptions {}
 
 /// Rendezvous or highest-random-weight hashing: each server draws a score for the key, and
 /// the key goes to the highest. **A pick is O(n)** in the number of servers (about 1 ns a
@@ -102,21 +95,6 @@ impl Rendezvous {
             seeds,
             inv_weights,
         })
-    }
-
-    /// Builds with `options` (see [`RendezvousOptions`]).
-    pub fn with_options<I>(servers: I, options: RendezvousOptions) -> Result<Self, Error>
-    where
-        I: IntoIterator,
-        I::Item: Into<Server>,
-    {
-        let RendezvousOptions {} = options;
-        Self::new(servers)
-    }
-
-    /// The options the balancer was built with.
-    pub fn options(&self) -> RendezvousOptions {
-        RendezvousOptions::default()
     }
 
     /// Uses `hasher` for keys instead of the default XXH3.

@@ -4,6 +4,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::{Balancer, Error, Fleet, PickError, Server, Update};
 
+no_options!(RoundRobin, RoundRobinOptions);
+
 /// The most slots one period of a weighted [`RoundRobin`] may hold (2²², 16 MiB of slots).
 pub const MAX_ROUND_ROBIN_SLOTS: u64 = 1 << 22;
 
@@ -12,15 +14,6 @@ pub const MAX_ROUND_ROBIN_SLOTS: u64 = 1 << 22;
 #[repr(align(64))]
 #[derive(Debug, Default)]
 struct Counter(AtomicU64);
-
-/// Options of a [`RoundRobin`]: none yet. The type exists so that every strategy builds the same
-/// way (`with_options(servers, options)`) and reads the same configuration, and so that
-/// options can come without a break.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
-#[non_exhaustive]
-pub struct RoundRobinOptions {}
 
 /// Smooth weighted round-robin (nginx's): each server gets its weight's share of the picks,
 /// spread out rather than in bursts. Weights 5:1:1 give `a a b a c a a`, then again.
@@ -93,21 +86,6 @@ impl RoundRobin {
         I::Item: Into<Server>,
     {
         Self::build(Fleet::new(servers)?, 0)
-    }
-
-    /// Builds with `options` (see [`RoundRobinOptions`]).
-    pub fn with_options<I>(servers: I, options: RoundRobinOptions) -> Result<Self, Error>
-    where
-        I: IntoIterator,
-        I::Item: Into<Server>,
-    {
-        let RoundRobinOptions {} = options;
-        Self::new(servers)
-    }
-
-    /// The options the balancer was built with.
-    pub fn options(&self) -> RoundRobinOptions {
-        RoundRobinOptions::default()
     }
 
     fn build(fleet: Fleet, step: u64) -> Result<Self, Error> {
