@@ -74,10 +74,9 @@ impl<'a> Lease<'a> {
             .then(|| Lease::borrowing(server, None))
     }
 
-    /// The lease of a request already counted on `server`, counted in `group` too.
+    /// The lease of a request already counted on `server` and in `group`.
     #[inline]
     pub(crate) fn counted_in(server: &'a Server, group: &'a Arc<AtomicU64>) -> Self {
-        group.fetch_add(1, Ordering::AcqRel);
         Lease::borrowing(server, Some(group))
     }
 

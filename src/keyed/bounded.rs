@@ -27,7 +27,7 @@ pub const DEFAULT_EPSILON: f64 = 0.25;
 #[non_exhaustive]
 pub struct BoundedOptions {
     /// The ε of the cap `⌈(1 + ε) × average⌉`: finite and above 0. Default
-    /// [`DEFAULT_EPSILON`].
+    /// [`DEFAULT_EPSILON`]. A huge ε bounds nothing (caps saturate at `u64::MAX`).
     pub epsilon: f64,
     /// Points per unit of weight on the ring underneath (see [`RingOptions`]). Default 160.
     pub points_per_weight: u32,
@@ -69,7 +69,8 @@ impl Default for BoundedOptions {
 /// than its cap, so that with this one it holds at most its cap. A key keeps its ring server
 /// while that server is under the cap, and overflow goes on to the next servers clockwise.
 /// The check and the count are one compare-exchange, so racing picks cannot overshoot the
-/// cap together.
+/// cap together; and a lease joins the count L before its caps are computed, so racing
+/// acquires each count the others and never see caps too low for all of them.
 ///
 /// If none qualifies within the first n steps of the walk (n runs of one server's points),
 /// the pick sums the weights of the healthy servers, H (an O(n) scan, only then), takes
@@ -195,6 +196,31 @@ impl BoundedLoad {
         self.leased.load(Ordering::Acquire)
     }
 
+    /// The lease count a look (a pick without a lease) computes caps for: the leases in
+    /// flight and the one it would take.
+    #[inline]
+    fn looking(&self) -> u64 {
+        self.leased.load(Ordering::Acquire).saturating_add(1)
+    }
+
+    /// Takes a lease: counts it among the balancer's leases *before* `choose` computes caps
+    /// from that count, so that racing acquires each see the others and their caps add up to
+    /// more than the leases in flight; gives the count back if no server takes it.
+    #[inline]
+    fn leasing(
+        &self,
+        choose: impl FnOnce(u64) -> Result<usize, PickError>,
+    ) -> Result<Lease<'_>, PickError> {
+        let total = self.leased.fetch_add(1, Ordering::AcqRel) + 1;
+        match choose(total) {
+            Ok(i) => Ok(Lease::counted_in(&self.ring.servers()[i], &self.leased)),
+            Err(e) => {
+                self.leased.fetch_sub(1, Ordering::AcqRel);
+                Err(e)
+            }
+        }
+    }
+
     /// Applies a change to the ring, then recounts the weights.
     fn change<R>(&mut self, f: impl FnOnce(&mut HashRing) -> Result<R, Error>) -> Result<R, Error> {
         let out = f(&mut self.ring)?;
@@ -206,20 +232,27 @@ impl BoundedLoad {
     #[inline]
     fn cap(&self, total: u64, weight: u32, weight_sum: u64) -> u64 {
         let x = (1.0 + self.epsilon) * total as f64 * f64::from(weight) / weight_sum as f64;
+        // A float cast saturates: a huge ε (or total) gives no bound rather than a wrap.
         let c = x as u64;
-        if (c as f64) < x { c + 1 } else { c }
+        if (c as f64) < x {
+            c.saturating_add(1)
+        } else {
+            c
+        }
     }
 
-    /// The server the walk settles on; `take(index, server, cap)` accepts a server (and counts the
-    /// request, for a lease) or turns it down.
+    /// The server the walk settles on; `take(index, server, cap)` accepts a server (and counts
+    /// the request, for a lease) or turns it down.
     #[inline]
+    ///
+    /// `total` is the count of leases the caps are computed for, the new one included.
     fn choose(
         &self,
         hash: u64,
+        total: u64,
         mut take: impl FnMut(usize, &Server, u64) -> bool,
     ) -> Result<usize, PickError> {
         let servers = self.ring.servers();
-        let total = self.leased.load(Ordering::Acquire) + 1;
         for i in self.ring.clockwise(hash).take(servers.len()) {
             let s = &servers[i];
             if s.is_healthy() && take(i, s, self.cap(total, s.weight(), self.weight_sum)) {
@@ -264,7 +297,7 @@ impl Balancer for BoundedLoad {
     /// Where a lease would go now, without taking one.
     #[inline]
     fn pick_hash(&self, hash: u64) -> Result<&Server, PickError> {
-        let i = self.choose(hash, |_, s, cap| s.in_flight() < cap)?;
+        let i = self.choose(hash, self.looking(), |_, s, cap| s.in_flight() < cap)?;
         Ok(&self.ring.servers()[i])
     }
 
@@ -272,8 +305,7 @@ impl Balancer for BoundedLoad {
     /// [type docs](BoundedLoad)).
     #[inline]
     fn acquire_hash(&self, hash: u64) -> Result<Lease<'_>, PickError> {
-        let i = self.choose(hash, |_, s, cap| s.try_begin_request(cap))?;
-        Ok(Lease::counted_in(&self.ring.servers()[i], &self.leased))
+        self.leasing(|total| self.choose(hash, total, |_, s, cap| s.try_begin_request(cap)))
     }
 
     /// As [`acquire_hash`](Balancer::acquire_hash), passing over the servers `accept`
@@ -287,30 +319,31 @@ impl Balancer for BoundedLoad {
         // walk meets a server once per run of its points.
         let mut asked = [(0usize, false); MAX_CANDIDATES];
         let mut n = 0;
-        let found = self.choose(hash, |i, s, cap| {
-            let ok = match asked[..n].iter().find(|(j, _)| *j == i) {
-                Some(&(_, ok)) => ok,
-                None if n == MAX_CANDIDATES => false,
-                None => {
-                    let ok = accept(s);
-                    asked[n] = (i, ok);
-                    n += 1;
-                    ok
-                }
-            };
-            ok && s.try_begin_request(cap)
+        let found = self.leasing(|total| {
+            self.choose(hash, total, |i, s, cap| {
+                let ok = match asked[..n].iter().find(|(j, _)| *j == i) {
+                    Some(&(_, ok)) => ok,
+                    None if n == MAX_CANDIDATES => false,
+                    None => {
+                        let ok = accept(s);
+                        asked[n] = (i, ok);
+                        n += 1;
+                        ok
+                    }
+                };
+                ok && s.try_begin_request(cap)
+            })
         });
         match found {
-            Ok(i) => Ok(Lease::counted_in(&self.ring.servers()[i], &self.leased)),
             Err(PickError::Saturated) if asked[..n].iter().all(|(_, ok)| !ok) => {
                 Err(PickError::NoneAccepted { tried: n })
             }
-            Err(e) => Err(e),
+            found => found,
         }
     }
 
     fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {
-        let Ok(picked) = self.choose(hash, |_, s, cap| s.in_flight() < cap) else {
+        let Ok(picked) = self.choose(hash, self.looking(), |_, s, cap| s.in_flight() < cap) else {
             return 0;
         };
         let walk = std::iter::once(picked).chain(self.ring.clockwise(hash));

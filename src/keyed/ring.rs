@@ -139,13 +139,14 @@ impl HashRing {
             return Err(Error::option("points_per_weight", "must be at least 1"));
         }
         let fleet = Fleet::new(servers)?;
-        let total: u64 = fleet
+        let total = fleet
             .servers()
             .iter()
-            .map(|s| u64::from(s.weight()) * u64::from(options.points_per_weight))
-            .sum();
-        check_points(total)?;
-        let mut points = Vec::with_capacity(total as usize);
+            .try_fold(0u64, |sum, s| {
+                sum.checked_add(points_of(s.weight(), options.points_per_weight))
+            })
+            .unwrap_or(u64::MAX);
+        let mut points = Vec::with_capacity(check_points(total)?);
         for (i, s) in fleet.servers().iter().enumerate() {
             server_points(s, options.points_per_weight, |p| {
                 points.push(Point::new(p, i as u32))
@@ -174,6 +175,11 @@ impl HashRing {
         self.options
     }
 
+    /// The point count as a `u64` (at most [`MAX_RING_POINTS`]).
+    fn point_total(&self) -> u64 {
+        u64::try_from(self.points.len()).unwrap_or(u64::MAX)
+    }
+
     /// How many points the ring holds.
     pub fn point_count(&self) -> usize {
         self.points.len()
@@ -186,8 +192,8 @@ impl HashRing {
 
     /// Adds a server; only keys that now belong to it move.
     fn add_server(&mut self, server: Server) -> Result<(), Error> {
-        let added = u64::from(server.weight()) * u64::from(self.options.points_per_weight);
-        check_points(self.points.len() as u64 + added)?;
+        let added = points_of(server.weight(), self.options.points_per_weight);
+        check_points(self.point_total().saturating_add(added))?;
         let owner = self.fleet.push(server)? as u32;
         self.merge_points_of(owner);
         Ok(())
@@ -208,9 +214,10 @@ impl HashRing {
     /// Changes a server's weight, keeping its cells; only keys that must move, move.
     fn reweight(&mut self, id: &str, weight: u32) -> Result<(), Error> {
         let i = self.fleet.position(id).ok_or_else(|| Error::unknown(id))?;
-        let old = u64::from(self.fleet.servers()[i].weight());
-        let ppw = u64::from(self.options.points_per_weight);
-        check_points(self.points.len() as u64 - old * ppw + u64::from(weight) * ppw)?;
+        let ppw = self.options.points_per_weight;
+        let old = points_of(self.fleet.servers()[i].weight(), ppw);
+        let kept = self.point_total().saturating_sub(old);
+        check_points(kept.saturating_add(points_of(weight, ppw)))?;
         self.fleet.set_weight(id, weight)?;
         // Point k of a server does not depend on its weight, so dropping the server's points
         // and adding the new set gives exactly the ring a fresh build would.
@@ -369,27 +376,36 @@ fn link_runs(points: &mut [Point]) {
     }
 }
 
-/// Calls `f` with each point of `server`, in point-index order.
+/// Points a server of `weight` holds; the product of two `u32`s always fits a `u64`.
+fn points_of(weight: u32, points_per_weight: u32) -> u64 {
+    u64::from(weight) * u64::from(points_per_weight)
+}
+
+/// Calls `f` with each point of `server`, in point-index order (at most [`MAX_RING_POINTS`],
+/// which the callers have checked).
 fn server_points(server: &Server, points_per_weight: u32, mut f: impl FnMut(u64)) {
-    let count = u64::from(server.weight()) * u64::from(points_per_weight);
+    // At most 2^24 after the `min`, so the cast below is exact.
+    let count = points_of(server.weight(), points_per_weight).min(MAX_RING_POINTS) as u32;
     let mut buf = Vec::with_capacity(server.id().len() + 4);
     buf.extend_from_slice(server.id().as_bytes());
     buf.extend_from_slice(&[0; 4]);
     let at = server.id().len();
-    for i in 0..count as u32 {
+    for i in 0..count {
         buf[at..].copy_from_slice(&i.to_le_bytes());
         f(xxh3_64_with_seed(&buf, DEFAULT_SEED));
     }
 }
 
-fn check_points(requested: u64) -> Result<(), Error> {
-    if requested > MAX_RING_POINTS {
-        return Err(Error::TooManyPoints {
+/// The point count as a length, or [`Error::TooManyPoints`] above [`MAX_RING_POINTS`] (a sum
+/// that overflowed arrives here as `u64::MAX`).
+fn check_points(requested: u64) -> Result<usize, Error> {
+    match usize::try_from(requested) {
+        Ok(n) if requested <= MAX_RING_POINTS => Ok(n),
+        _ => Err(Error::TooManyPoints {
             requested,
             max: MAX_RING_POINTS,
-        });
+        }),
     }
-    Ok(())
 }
 
 impl Balancer for HashRing {

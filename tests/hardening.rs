@@ -1,0 +1,91 @@
+//! Regression tests for defects found by an adversarial review: each test reproduces one, so
+//! that the class of defect cannot come back.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use loadring::{
+    BalancerExt, BoundedLoad, BoundedOptions, Error, HashRing, PickError, RingOptions, Server,
+    Update,
+};
+
+/// Bounded loads promise that some server always qualifies when only this balancer counts:
+/// racing acquires must never see a cap computed from a count that misses their own.
+#[test]
+fn bounded_loads_never_answer_saturated_to_racing_acquires() {
+    for servers in [1usize, 2] {
+        let ids: Vec<String> = (0..servers).map(|i| format!("s{i}")).collect();
+        let b = BoundedLoad::new(ids.iter().map(String::as_str)).unwrap();
+        let saturated = AtomicU64::new(0);
+        std::thread::scope(|s| {
+            for t in 0..4u32 {
+                let (b, saturated) = (&b, &saturated);
+                s.spawn(move || {
+                    for k in 0..50_000u32 {
+                        match b.acquire(&(k ^ t)) {
+                            Ok(lease) => drop(lease),
+                            Err(PickError::Saturated) => {
+                                saturated.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(e) => panic!("{e}"),
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(saturated.into_inner(), 0, "{servers} servers");
+        assert_eq!(b.in_flight(), 0);
+    }
+}
+
+/// A huge but finite ε means no bound; it must not overflow the cap.
+#[test]
+fn a_huge_epsilon_bounds_nothing_and_panics_nowhere() {
+    for epsilon in [1e20, f64::MAX] {
+        let options = BoundedOptions::default().with_epsilon(epsilon);
+        let b = BoundedLoad::with_options(["a", "b", "c"], options).unwrap();
+        let held: Vec<_> = (0..100u32).map(|k| b.acquire(&k).unwrap()).collect();
+        // With no bound every key stays on its ring server.
+        for (k, lease) in (0..100u32).zip(&held) {
+            assert_eq!(lease.id(), b.ring().pick(&k).unwrap().id());
+        }
+    }
+}
+
+/// Ring point totals are summed and cast with checks: no panic, no wrap, no huge allocation.
+#[test]
+fn ring_point_totals_never_overflow() {
+    let max = u32::MAX;
+    let cases: [(&[u32], u32); 4] = [
+        (&[max, max], max),
+        (&[max - 1, max - 1, 4], 1 << 31),
+        (&[max, max, 2], 1 << 31),
+        (&[1, 1], max),
+    ];
+    for (weights, ppw) in cases {
+        let servers = weights
+            .iter()
+            .enumerate()
+            .map(|(i, &w)| Server::new(format!("s{i}")).with_weight(w));
+        let options = RingOptions::default().with_points_per_weight(ppw);
+        assert!(
+            matches!(
+                HashRing::with_options(servers, options),
+                Err(Error::TooManyPoints { .. })
+            ),
+            "{weights:?} at {ppw}"
+        );
+    }
+    // Updates check the new total the same way.
+    let options = RingOptions::default().with_points_per_weight(1 << 20);
+    let mut ring = HashRing::with_options(["a"], options).unwrap();
+    assert!(matches!(
+        ring.set_weight("a", max),
+        Err(Error::TooManyPoints { .. })
+    ));
+    assert!(matches!(
+        ring.add(Server::new("b").with_weight(max)),
+        Err(Error::TooManyPoints { .. })
+    ));
+    assert_eq!(ring.point_count(), 1 << 20);
+    assert!(ring.pick("k").is_ok());
+}
