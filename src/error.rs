@@ -94,6 +94,9 @@ pub enum Error {
         /// The rejected value.
         value: f64,
     },
+    /// A change to a [`Shared`](crate::Shared) balancer was made from inside another change
+    /// of the same one (an `update` closure), where it would wait for itself forever.
+    Reentrant,
     /// An option was out of its range.
     InvalidOption {
         /// The option's name.
@@ -153,6 +156,9 @@ impl fmt::Display for Error {
             Error::InvalidLoad { value } => {
                 write!(f, "load {value} is not a finite, non-negative number")
             }
+            Error::Reentrant => f.write_str(
+                "a change to a shared balancer was made from inside another change of it",
+            ),
             Error::InvalidOption { name, reason } => write!(f, "option `{name}`: {reason}"),
         }
     }

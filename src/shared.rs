@@ -1,11 +1,12 @@
 //! A live balancer that many threads pick from while the fleet changes.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
 
 use arc_swap::{ArcSwap, Cache, Guard};
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 
 use crate::{
     Balancer, BalancerExt, Error, Key, Lease, PickError, Server, SyncOptions, SyncReport, Update,
@@ -244,22 +245,64 @@ impl<B: Balancer> Shared<B> {
     /// Replaces the balancer wholesale (another strategy's build). Servers of the new
     /// balancer keep only the cells they were built with; prefer [`update`](Shared::update)
     /// or [`sync`](Shared::sync) to keep them.
-    pub fn store(&self, balancer: B) {
-        let _turn = self.writer.lock();
+    ///
+    /// Errors: [`Error::Reentrant`] when called from inside a change of this same `Shared`
+    /// (an [`update`](Shared::update) closure), where it would otherwise wait for itself.
+    pub fn store(&self, balancer: B) -> Result<(), Error> {
+        let _turn = self.turn()?;
         self.current.store(Arc::new(balancer));
+        Ok(())
     }
 
     /// Changes a clone of the current balancer with `change` and swaps it in if `change`
     /// succeeds; on an error (or a panic) the balancer stays as it was.
+    ///
+    /// Writers take turns. `change` must not change this same `Shared` itself (`add`,
+    /// `store`, another `update`, … from inside it): such a call answers
+    /// [`Error::Reentrant`] instead of waiting forever for the turn its caller holds. Picks,
+    /// health flips and load reports from inside `change` are fine.
     pub fn update<R>(&self, change: impl FnOnce(&mut B) -> Result<R, Error>) -> Result<R, Error>
     where
         B: Clone,
     {
-        let _turn = self.writer.lock();
+        let _turn = self.turn()?;
         let mut next = B::clone(&self.current.load());
         let out = change(&mut next)?;
         self.current.store(Arc::new(next));
         Ok(out)
+    }
+
+    /// Takes the writers' turn, or answers [`Error::Reentrant`] if this thread holds it.
+    fn turn(&self) -> Result<Turn<'_>, Error> {
+        let key = self as *const Self as *const () as usize;
+        if TURNS.with(|t| t.borrow().contains(&key)) {
+            return Err(Error::Reentrant);
+        }
+        let lock = self.writer.lock();
+        TURNS.with(|t| t.borrow_mut().push(key));
+        Ok(Turn { _lock: lock, key })
+    }
+}
+
+thread_local! {
+    /// The `Shared` balancers (by address) whose writers' turn this thread holds.
+    static TURNS: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A writer's turn; released (and forgotten by its thread) when dropped, on unwinding too.
+struct Turn<'a> {
+    _lock: MutexGuard<'a, ()>,
+    key: usize,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        TURNS.with(|t| {
+            let mut t = t.borrow_mut();
+            if let Some(i) = t.iter().rposition(|&k| k == self.key) {
+                t.swap_remove(i);
+            }
+        });
     }
 }
 
@@ -342,6 +385,31 @@ mod tests {
         drop(lease);
         assert_eq!(a.in_flight(), 0);
         assert_eq!(shared.acquire_next().unwrap().id(), "a");
+    }
+
+    #[test]
+    fn a_change_from_inside_a_change_is_an_error_not_a_deadlock() {
+        let shared = Shared::new(RoundRobin::new(["a", "b"]).unwrap());
+        let inner = shared.update(|rr| {
+            assert_eq!(shared.add("c").unwrap_err(), Error::Reentrant);
+            assert_eq!(shared.store(rr.clone()).unwrap_err(), Error::Reentrant);
+            assert_eq!(shared.remove("a").unwrap_err(), Error::Reentrant);
+            shared.set_healthy("a", false)?; // no turn needed
+            rr.add("d".into())
+        });
+        assert_eq!(inner, Ok(()));
+        assert_eq!(shared.snapshot().len(), 3);
+        // The turn is given back, on a panic too.
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = shared.update(|_| -> Result<(), Error> { panic!("a failed change") });
+        }));
+        assert!(caught.is_err());
+        shared.add("e").unwrap();
+        let other = Shared::new(RoundRobin::new(["x"]).unwrap());
+        shared
+            .update(|_| other.add("y")) // another Shared may change inside
+            .unwrap();
+        assert_eq!(other.snapshot().len(), 2);
     }
 
     #[test]

@@ -89,3 +89,46 @@ fn ring_point_totals_never_overflow() {
     assert_eq!(ring.point_count(), 1 << 20);
     assert!(ring.pick("k").is_ok());
 }
+
+/// Round-robin's exact shares survive changes through `Shared` (a change works on a clone
+/// that shares the rotation, so picks made meanwhile are neither replayed nor lost) and ranked
+/// candidates only look.
+#[test]
+fn round_robin_shares_stay_exact_through_changes_and_candidates() {
+    use loadring::{RoundRobin, Shared};
+
+    let shared = Shared::new(RoundRobin::new(["a", "b", "c"]).unwrap());
+    let counts: [AtomicU64; 3] = Default::default();
+    let picks_per_thread = 30_000u64;
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                for _ in 0..picks_per_thread {
+                    let id = shared.next().unwrap();
+                    let i = usize::from(id.id().as_bytes()[0] - b'a');
+                    counts[i].fetch_add(1, Ordering::Relaxed);
+                    // Looking at the ranking takes no slot.
+                    assert_eq!(shared.candidates("any", 3).len(), 3);
+                }
+            });
+        }
+        s.spawn(|| {
+            for _ in 0..2_000 {
+                shared.update(|_| Ok(())).unwrap();
+            }
+        });
+    });
+    let counts = counts.map(AtomicU64::into_inner);
+    assert_eq!(counts, [20_000; 3], "{counts:?}");
+
+    let rr = RoundRobin::new(["a", "b", "c"]).unwrap();
+    rr.next().unwrap();
+    let ranked: Vec<String> = rr
+        .candidates("k", 3)
+        .iter()
+        .map(|s| s.id().into())
+        .collect();
+    assert_eq!(ranked, ["b", "c", "a"], "the coming slots, in order");
+    assert_eq!(rr.select_with("k", 3, |s| s.id() == "c").unwrap().id(), "c");
+    assert_eq!(rr.next().unwrap().id(), "b", "looking took no slot");
+}

@@ -1,5 +1,6 @@
 //! Smooth weighted round-robin, as nginx does it.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::{Balancer, Error, Fleet, PickError, Server, Update};
@@ -46,6 +47,12 @@ struct Counter(AtomicU64);
 /// continues at the same step count, so frequent changes do not keep restarting the rotation
 /// at its first, heaviest server.
 ///
+/// Clones share the rotation's counter: a change made through [`Shared`](crate::Shared)
+/// (which changes a clone and swaps it in) neither replays nor loses the picks made while
+/// it ran, so k × W picks still give every server exactly k × its weight. Ranked
+/// [`candidates`](crate::BalancerExt::candidates) and
+/// [`select_with`](crate::BalancerExt::select_with) only look: they take no slot.
+///
 /// ```
 /// use loadring::{Balancer, BalancerExt, RoundRobin, Server};
 ///
@@ -64,7 +71,7 @@ struct Counter(AtomicU64);
 /// assert_eq!(rr.pick("any key")?.id(), "a");
 /// # Ok::<(), loadring::Error>(())
 /// ```
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct RoundRobin {
     fleet: Fleet,
     /// One period of server indices; empty when all weights are equal.
@@ -72,7 +79,7 @@ pub struct RoundRobin {
     /// Slots in one period.
     period: u64,
     /// Slots taken so far.
-    next: Counter,
+    next: Arc<Counter>,
 }
 
 impl RoundRobin {
@@ -85,10 +92,10 @@ impl RoundRobin {
         I: IntoIterator,
         I::Item: Into<Server>,
     {
-        Self::build(Fleet::new(servers)?, 0)
+        Self::build(Fleet::new(servers)?, Arc::default())
     }
 
-    fn build(fleet: Fleet, step: u64) -> Result<Self, Error> {
+    fn build(fleet: Fleet, next: Arc<Counter>) -> Result<Self, Error> {
         let weights: Vec<u64> = fleet
             .servers()
             .iter()
@@ -112,7 +119,7 @@ impl RoundRobin {
             fleet,
             order,
             period,
-            next: Counter(AtomicU64::new(step)),
+            next,
         })
     }
 
@@ -192,17 +199,6 @@ impl RoundRobin {
     }
 }
 
-impl Clone for RoundRobin {
-    fn clone(&self) -> Self {
-        RoundRobin {
-            fleet: self.fleet.clone(),
-            order: self.order.clone(),
-            period: self.period,
-            next: Counter(AtomicU64::new(self.step())),
-        }
-    }
-}
-
 impl Balancer for RoundRobin {
     fn fleet(&self) -> &Fleet {
         &self.fleet
@@ -221,12 +217,20 @@ impl Balancer for RoundRobin {
         }
         self.skip_from(pos)
     }
+
+    /// The distinct healthy servers in the order of the coming slots, without taking any.
+    fn candidates_hash(&self, _hash: u64, out: &mut [usize]) -> usize {
+        let step = self.step();
+        let slots = (0..self.period).map(|d| self.server_at(step.wrapping_add(d)));
+        self.fleet.ranked(slots, out)
+    }
 }
 
 impl Update for RoundRobin {
-    /// The same rotation over `servers`, continuing at the current step.
+    /// The same rotation over `servers`, continuing at the current step with the same
+    /// counter.
     fn set_servers(&mut self, servers: Vec<Server>) -> Result<(), Error> {
-        *self = Self::build(Fleet::new(servers)?, self.step())?;
+        *self = Self::build(Fleet::new(servers)?, Arc::clone(&self.next))?;
         Ok(())
     }
 }
