@@ -52,6 +52,14 @@ pub enum Error {
         /// The repeated id.
         id: String,
     },
+    /// Two servers with different ids would hash alike (libmemcached's ketama names a server
+    /// on port 11211 by its host alone), so they could not be told apart.
+    SameHash {
+        /// The later server's id.
+        id: String,
+        /// The earlier server's id.
+        other: String,
+    },
     /// No server has this id.
     UnknownServer {
         /// The id that was asked for.
@@ -132,6 +140,10 @@ impl fmt::Display for Error {
         match self {
             Error::Pick(e) => e.fmt(f),
             Error::DuplicateServer { id } => write!(f, "server id {id:?} appears more than once"),
+            Error::SameHash { id, other } => write!(
+                f,
+                "servers {other:?} and {id:?} would hash alike; give them distinct names"
+            ),
             Error::UnknownServer { id } => write!(f, "no server has id {id:?}"),
             Error::ZeroWeight { id } => write!(f, "server {id:?} has weight 0; weights start at 1"),
             Error::WeightsUnsupported {

@@ -197,13 +197,28 @@ impl Fleet {
     /// Writes the distinct healthy servers that `walk` meets into `out`, in the walk's order,
     /// and returns how many. Past a short walk it stops as soon as every healthy server is
     /// found, so a long walk (a whole table) costs little when few servers are healthy.
+    ///
+    /// Up to [`MAX_CANDIDATES`](crate::MAX_CANDIDATES) it allocates nothing; a longer `out`
+    /// marks the servers seen in a bitmap, so asking for all n candidates stays linear in the
+    /// walk.
     pub(crate) fn ranked(&self, walk: impl IntoIterator<Item = usize>, out: &mut [usize]) -> usize {
+        let mut seen =
+            (out.len() > crate::MAX_CANDIDATES).then(|| vec![0u64; self.len().div_ceil(64)]);
         let (mut n, mut want) = (0, out.len());
         for (step, i) in walk.into_iter().enumerate() {
             if n >= want {
                 break;
             }
-            if self.is_healthy(i) && !out[..n].contains(&i) {
+            let new = match &mut seen {
+                None => !out[..n].contains(&i),
+                Some(bits) => {
+                    let (word, bit) = (i / 64, 1u64 << (i % 64));
+                    let new = bits[word] & bit == 0;
+                    bits[word] |= bit;
+                    new
+                }
+            };
+            if new && self.is_healthy(i) {
                 out[n] = i;
                 n += 1;
             }

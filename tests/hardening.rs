@@ -132,3 +132,87 @@ fn round_robin_shares_stay_exact_through_changes_and_candidates() {
     assert_eq!(rr.select_with("k", 3, |s| s.id() == "c").unwrap().id(), "c");
     assert_eq!(rr.next().unwrap().id(), "b", "looking took no slot");
 }
+
+/// Ketama: the last resort among servers without points goes by id, not by the order the
+/// servers came in; two ids that the flavour hashes alike are an error.
+#[cfg(feature = "ketama")]
+#[test]
+fn ketama_is_deterministic_at_its_edges() {
+    use loadring::{Balancer, KetamaFlavor, KetamaOptions, KetamaRing};
+
+    let big = || Server::new("big:1").with_weight(u32::MAX);
+    let pick_with_big_down = |servers: Vec<Server>| {
+        let ring = KetamaRing::new(servers).unwrap();
+        ring.set_healthy("big:1", false).unwrap();
+        ring.pick("k").unwrap().id().to_owned()
+    };
+    let xy = pick_with_big_down(vec![big(), Server::new("x:1"), Server::new("y:1")]);
+    let yx = pick_with_big_down(vec![big(), Server::new("y:1"), Server::new("x:1")]);
+    assert_eq!((xy.as_str(), yx.as_str()), ("x:1", "x:1"));
+
+    let memcached = KetamaOptions::default().with_flavor(KetamaFlavor::Libmemcached);
+    assert_eq!(
+        KetamaRing::with_options(["10.0.0.1:11211", "10.0.0.1"], memcached).unwrap_err(),
+        Error::SameHash {
+            id: "10.0.0.1".into(),
+            other: "10.0.0.1:11211".into()
+        }
+    );
+    // libketama names every server by its whole id: no clash.
+    assert!(KetamaRing::new(["10.0.0.1:11211", "10.0.0.1"]).is_ok());
+}
+
+/// Asking for every candidate is linear (or n log n) in the fleet, never quadratic: the time
+/// for 4n servers stays well under 16 times the time for n (the ratio a quadratic walk gives),
+/// measured in one run, best of three.
+#[test]
+fn ranking_every_server_is_not_quadratic() {
+    use loadring::{AnyBalancer, MaglevOptions, Strategy};
+    use std::time::{Duration, Instant};
+
+    let time_all_candidates = |strategy: Strategy, n: usize| -> Duration {
+        let ids = (0..n).map(|i| format!("10.{}.{}.{}:80", i >> 16, (i >> 8) & 255, i & 255));
+        let b = AnyBalancer::new(strategy, ids).unwrap();
+        (0..3)
+            .map(|k| {
+                let started = Instant::now();
+                assert_eq!(b.candidates(&k, n).len(), n);
+                started.elapsed()
+            })
+            .min()
+            .unwrap()
+    };
+    let strategies = [
+        Strategy::Ring(RingOptions::default().with_points_per_weight(4)),
+        Strategy::Maglev(MaglevOptions::default().with_table_size(40_009)),
+        Strategy::Rendezvous(Default::default()),
+        Strategy::Modulo(Default::default()),
+        Strategy::Jump(Default::default()),
+    ];
+    for strategy in strategies {
+        let small = time_all_candidates(strategy, 2_000);
+        let large = time_all_candidates(strategy, 8_000);
+        let ratio = large.as_secs_f64() / small.as_secs_f64().max(1e-9);
+        assert!(
+            ratio < 10.0,
+            "{}: {small:?} -> {large:?} ({ratio:.1}x)",
+            strategy.name()
+        );
+    }
+}
+
+/// Many ranked candidates (sorted once) agree with a few (one pass per rank).
+#[test]
+fn rendezvous_ranks_alike_however_many_are_asked() {
+    use loadring::{Balancer, Rendezvous};
+    let servers = (0..50).map(|i| Server::new(format!("s{i}")).with_weight(1 + i % 3));
+    let hrw = Rendezvous::new(servers).unwrap();
+    hrw.servers()[7].set_healthy(false);
+    for k in 0..200u32 {
+        let few: Vec<&str> = hrw.candidates(&k, 5).iter().map(|s| s.id()).collect();
+        let all: Vec<&str> = hrw.candidates(&k, 50).iter().map(|s| s.id()).collect();
+        assert_eq!(all.len(), 49);
+        assert_eq!(few, all[..5], "key {k}");
+        assert_eq!(all[0], hrw.pick(&k).unwrap().id());
+    }
+}

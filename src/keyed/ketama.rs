@@ -114,6 +114,9 @@ pub struct KetamaRing {
     points: Vec<u32>,
     /// Owner (server index) of each point.
     owners: Vec<u32>,
+    /// Server indices in id order (byte-wise): the last resort, after the ring, so that a
+    /// server without points is chosen by its id, not by the order servers came in.
+    by_id: Vec<u32>,
 }
 
 impl KetamaRing {
@@ -137,6 +140,17 @@ impl KetamaRing {
         let flavor = options.flavor;
         let fleet = Fleet::new(servers)?;
         let servers = fleet.servers();
+        let mut names = std::collections::HashMap::with_capacity(servers.len());
+        for s in servers {
+            if let Some(other) = names.insert(point_name(flavor, s.id()), s.id()) {
+                return Err(Error::SameHash {
+                    id: s.id().into(),
+                    other: other.into(),
+                });
+            }
+        }
+        let mut by_id: Vec<u32> = (0..servers.len() as u32).collect();
+        by_id.sort_by(|&a, &b| servers[a as usize].id().cmp(servers[b as usize].id()));
         let total: u64 = servers.iter().map(|s| u64::from(s.weight())).sum();
         let n = servers.len();
         let counts: Vec<u32> = servers
@@ -175,6 +189,7 @@ impl KetamaRing {
             hasher: KeyHasher::Md5Ketama,
             points,
             owners,
+            by_id,
         })
     }
 
@@ -248,11 +263,12 @@ fn digest_count(flavor: KetamaFlavor, w: u32, total: u64, n: usize) -> u32 {
 }
 
 impl KetamaRing {
-    /// The owners met clockwise from the key's point, then every server in order (servers
+    /// The owners met clockwise from the key's point, then every server in id order (servers
     /// without points come last): the order of fallback and of candidates.
     fn walk_from(&self, hash: u64) -> impl Iterator<Item = usize> + '_ {
         let on_ring = (!self.points.is_empty()).then(|| self.walk(self.point_at(hash as u32)));
-        on_ring.into_iter().flatten().chain(0..self.fleet.len())
+        let by_id = self.by_id.iter().map(|&i| i as usize);
+        on_ring.into_iter().flatten().chain(by_id)
     }
 }
 

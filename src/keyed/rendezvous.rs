@@ -165,6 +165,9 @@ impl Rendezvous {
     }
 }
 
+/// Above this many ranks, candidates sort all scores once instead of a pass per rank.
+const SORT_ABOVE: usize = 8;
+
 /// Scales the cheap bound on a score a little towards zero, far beyond rounding errors.
 const BOUND_MARGIN: f64 = 1.0 - 1e-12;
 
@@ -223,7 +226,22 @@ impl Balancer for Rendezvous {
         }
     }
 
+    /// Ranked by score, best first. A few ranks take one pass each, allocation-free; more
+    /// take one pass and a sort (O(n log n)) instead of a pass per rank.
     fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {
+        if out.len() > SORT_ABOVE {
+            let mut scored: Vec<(f64, usize)> = (0..self.seeds.len())
+                .filter(|&i| self.fleet.is_healthy(i))
+                .map(|i| (self.score(hash, i), i))
+                .collect();
+            // Higher scores first; equal scores by index, as `best_after` ranks them.
+            scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            let n = scored.len().min(out.len());
+            for (slot, &(_, i)) in out.iter_mut().zip(&scored[..n]) {
+                *slot = i;
+            }
+            return n;
+        }
         let mut n = 0;
         let mut after = None;
         while n < out.len() {
