@@ -4,8 +4,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use loadring::{
-    BalancerExt, BoundedLoad, BoundedOptions, Error, HashRing, PickError, RingOptions, Server,
-    Update,
+    Balancer, BalancerExt, BoundedLoad, BoundedOptions, Error, HashRing, PickError, RingOptions,
+    Server, Update,
 };
 
 /// Bounded loads promise that some server always qualifies when only this balancer counts:
@@ -138,7 +138,7 @@ fn round_robin_shares_stay_exact_through_changes_and_candidates() {
 #[cfg(feature = "ketama")]
 #[test]
 fn ketama_is_deterministic_at_its_edges() {
-    use loadring::{Balancer, KetamaFlavor, KetamaOptions, KetamaRing};
+    use loadring::{KetamaFlavor, KetamaOptions, KetamaRing};
 
     let big = || Server::new("big:1").with_weight(u32::MAX);
     let pick_with_big_down = |servers: Vec<Server>| {
@@ -162,25 +162,23 @@ fn ketama_is_deterministic_at_its_edges() {
     assert!(KetamaRing::new(["10.0.0.1:11211", "10.0.0.1"]).is_ok());
 }
 
-/// Asking for every candidate is linear (or n log n) in the fleet, never quadratic: the time
-/// for 4n servers stays well under 16 times the time for n (the ratio a quadratic walk gives),
-/// measured in one run, best of three.
+/// Asking for every candidate is linear (or n log n) in the fleet, never quadratic: going
+/// from n to 8n servers multiplies the time by about 8 (10 for n log n), where a quadratic
+/// walk multiplies it by 64. Small and large runs alternate, and each keeps its best of five,
+/// so that a busy machine slows both alike.
 #[test]
 fn ranking_every_server_is_not_quadratic() {
     use loadring::{AnyBalancer, MaglevOptions, Strategy};
     use std::time::{Duration, Instant};
 
-    let time_all_candidates = |strategy: Strategy, n: usize| -> Duration {
+    let build = |strategy: Strategy, n: usize| {
         let ids = (0..n).map(|i| format!("10.{}.{}.{}:80", i >> 16, (i >> 8) & 255, i & 255));
-        let b = AnyBalancer::new(strategy, ids).unwrap();
-        (0..3)
-            .map(|k| {
-                let started = Instant::now();
-                assert_eq!(b.candidates(&k, n).len(), n);
-                started.elapsed()
-            })
-            .min()
-            .unwrap()
+        AnyBalancer::new(strategy, ids).unwrap()
+    };
+    let time_all = |b: &AnyBalancer, k: u32| -> Duration {
+        let started = Instant::now();
+        assert_eq!(b.candidates(&k, b.len()).len(), b.len());
+        started.elapsed()
     };
     let strategies = [
         Strategy::Ring(RingOptions::default().with_points_per_weight(4)),
@@ -190,12 +188,17 @@ fn ranking_every_server_is_not_quadratic() {
         Strategy::Jump(Default::default()),
     ];
     for strategy in strategies {
-        let small = time_all_candidates(strategy, 2_000);
-        let large = time_all_candidates(strategy, 8_000);
-        let ratio = large.as_secs_f64() / small.as_secs_f64().max(1e-9);
+        let (small, large) = (build(strategy, 1_000), build(strategy, 8_000));
+        let (mut best_small, mut best_large) = (Duration::MAX, Duration::MAX);
+        for k in 0..5 {
+            best_small = best_small.min(time_all(&small, k));
+            best_large = best_large.min(time_all(&large, k));
+        }
+        let ratio = best_large.as_secs_f64() / best_small.as_secs_f64().max(1e-9);
+        eprintln!("{}: 1000 -> 8000 servers: {ratio:.1}x", strategy.name());
         assert!(
-            ratio < 10.0,
-            "{}: {small:?} -> {large:?} ({ratio:.1}x)",
+            ratio < 32.0,
+            "{}: {best_small:?} -> {best_large:?} ({ratio:.1}x)",
             strategy.name()
         );
     }
@@ -204,7 +207,7 @@ fn ranking_every_server_is_not_quadratic() {
 /// Many ranked candidates (sorted once) agree with a few (one pass per rank).
 #[test]
 fn rendezvous_ranks_alike_however_many_are_asked() {
-    use loadring::{Balancer, Rendezvous};
+    use loadring::Rendezvous;
     let servers = (0..50).map(|i| Server::new(format!("s{i}")).with_weight(1 + i % 3));
     let hrw = Rendezvous::new(servers).unwrap();
     hrw.servers()[7].set_healthy(false);
@@ -214,5 +217,61 @@ fn rendezvous_ranks_alike_however_many_are_asked() {
         assert_eq!(all.len(), 49);
         assert_eq!(few, all[..5], "key {k}");
         assert_eq!(all[0], hrw.pick(&k).unwrap().id());
+    }
+}
+
+/// Least-loaded honours weights in its draws and its tie-breaks, at low and at high load.
+#[test]
+fn least_loaded_honours_weights_in_both_modes() {
+    use loadring::{Choice, LeastLoaded, LeastLoadedOptions};
+
+    let fleet = || {
+        std::iter::once(Server::new("heavy").with_weight(100))
+            .chain((0..9).map(|i| Server::new(format!("light-{i}"))))
+    };
+    for choice in [Choice::PowerOfTwo, Choice::FullScan] {
+        let options = LeastLoadedOptions::default()
+            .with_seed(11)
+            .with_choice(choice);
+        let ll = LeastLoaded::with_options(fleet(), options).unwrap();
+        // High load: 1090 leases held, fair share 1000.
+        let held: Vec<_> = (0..1090).map(|_| ll.acquire_next().unwrap()).collect();
+        let heavy = ll.server("heavy").unwrap().in_flight();
+        assert!(
+            (950..=1050).contains(&heavy),
+            "{choice:?}: heavy holds {heavy}"
+        );
+        drop(held);
+        // Low load: acquire and release, fair share 10 000 × 100/109 ≈ 9 174.
+        let mut on_heavy = 0;
+        for _ in 0..10_000 {
+            on_heavy += u32::from(ll.acquire_next().unwrap().id() == "heavy");
+        }
+        assert!(
+            (8_900..=9_400).contains(&on_heavy),
+            "{choice:?}: heavy got {on_heavy}"
+        );
+    }
+}
+
+/// A power-of-two pair is always two distinct servers: with one idle server beside a busy
+/// one, the idle one wins every time.
+#[test]
+fn a_power_of_two_pair_never_draws_one_server_twice() {
+    use loadring::{LeastLoaded, LeastLoadedOptions};
+
+    for weights in [[1, 1], [1, 5], [5, 1]] {
+        let servers = [
+            Server::new("busy").with_weight(weights[0]),
+            Server::new("idle").with_weight(weights[1]),
+        ];
+        let ll =
+            LeastLoaded::with_options(servers, LeastLoadedOptions::default().with_seed(3)).unwrap();
+        let _held: Vec<_> = (0..20)
+            .map(|_| ll.acquire_with("k", |s| s.id() == "busy").unwrap())
+            .collect();
+        for _ in 0..1000 {
+            assert_eq!(ll.next().unwrap().id(), "idle", "weights {weights:?}");
+        }
     }
 }

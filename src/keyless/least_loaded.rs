@@ -19,8 +19,10 @@ const PAIR_DRAWS: usize = 4;
 #[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 #[non_exhaustive]
 pub enum Choice {
-    /// Two servers drawn at random, the less loaded wins (Mitzenmacher's power of two
-    /// choices): O(1), and nearly as even as an exact scan, with no herd on one server.
+    /// Two distinct servers drawn at random in proportion to their weights, the less loaded
+    /// per unit of weight wins (Mitzenmacher's power of two choices): O(1) with equal weights,
+    /// O(log n) with mixed ones, and nearly as even as an exact scan, with no herd on one
+    /// server.
     #[default]
     PowerOfTwo,
     /// Every server compared: exact, O(n).
@@ -103,8 +105,8 @@ struct Rng(AtomicU64);
 /// callers report ([`LoadSource::Reported`]). Picks compare two random servers
 /// ([`Choice::PowerOfTwo`], the default) or all of them ([`Choice::FullScan`]).
 ///
-/// Ties are broken at random, never always toward the first server, so an idle fleet
-/// spreads its first requests. The randomness is a SplitMix64 sequence in one atomic:
+/// Ties are broken at random in proportion to the weights, never always toward the first
+/// server, so an idle fleet spreads its first requests by weight. The randomness is a SplitMix64 sequence in one atomic:
 /// [`new`](LeastLoaded::new) seeds it from the process's random hasher keys,
 /// [`LeastLoadedOptions::seed`] from a given seed, for reproducible tests (picks from one
 /// thread repeat exactly; threads that race may now and then share a draw).
@@ -131,6 +133,9 @@ struct Rng(AtomicU64);
 pub struct LeastLoaded {
     fleet: Fleet,
     options: LeastLoadedOptions,
+    /// Running sums of the weights when they differ (empty when all are equal), so that the
+    /// power-of-two draws pick servers in proportion to their weights.
+    cumulative: Box<[u64]>,
     rng: Rng,
 }
 
@@ -156,8 +161,10 @@ impl LeastLoaded {
         let seed = options
             .seed
             .unwrap_or_else(|| RandomState::new().hash_one(GOLDEN));
+        let fleet = Fleet::new(servers)?;
         Ok(LeastLoaded {
-            fleet: Fleet::new(servers)?,
+            cumulative: cumulative_weights(&fleet),
+            fleet,
             options,
             rng: Rng(AtomicU64::new(seed)),
         })
@@ -201,6 +208,18 @@ impl LeastLoaded {
         }
     }
 
+    /// A server drawn at random in proportion to its weight.
+    #[inline]
+    fn draw(&self, bits: u64) -> usize {
+        match self.cumulative.last() {
+            None => fast_range(bits, self.fleet.len() as u64) as usize,
+            Some(&total) => {
+                let x = fast_range(bits, total);
+                self.cumulative.partition_point(|&end| end <= x)
+            }
+        }
+    }
+
     #[inline]
     fn power_of_two(&self) -> Result<usize, PickError> {
         let n = self.fleet.len() as u64;
@@ -210,12 +229,25 @@ impl LeastLoaded {
         let servers = self.fleet.servers();
         for _ in 0..PAIR_DRAWS {
             let r = self.random();
-            // Two distinct indices from the two halves of one draw.
-            let i = fast_range(r << 32, n) as usize;
-            let mut j = fast_range(r & 0xffff_ffff_0000_0000, n - 1) as usize;
-            if j >= i {
-                j += 1;
-            }
+            let (i, j) = if self.cumulative.is_empty() {
+                // Two distinct indices from the two halves of one draw.
+                let i = fast_range(r << 32, n) as usize;
+                let j = fast_range(r & 0xffff_ffff_0000_0000, n - 1) as usize;
+                (i, j + usize::from(j >= i))
+            } else {
+                // Each in proportion to its weight; a repeat is replaced by a uniform other.
+                let i = self.draw(r);
+                let j = self.draw(mix64(r ^ GOLDEN));
+                let other = fast_range(mix64(r), n - 1) as usize;
+                (
+                    i,
+                    if j != i {
+                        j
+                    } else {
+                        other + usize::from(other >= i)
+                    },
+                )
+            };
             match (servers[i].is_healthy(), servers[j].is_healthy()) {
                 // The pair came in random order, so a tie going to `i` favours nobody.
                 (true, true) => {
@@ -232,12 +264,13 @@ impl LeastLoaded {
         self.full_scan()
     }
 
-    /// The least loaded healthy server; among equals, one chosen uniformly at random.
+    /// The least loaded healthy server; among equals, one chosen at random in proportion to
+    /// its weight.
     fn full_scan(&self) -> Result<usize, PickError> {
         let servers = self.fleet.servers();
         let mut state = self.random() | 1;
         let mut best: Option<usize> = None;
-        let mut ties = 0u64;
+        let mut tied_weight = 0u64;
         for (i, s) in servers.iter().enumerate() {
             if !s.is_healthy() {
                 continue;
@@ -246,16 +279,18 @@ impl LeastLoaded {
                 None => Cmp::Less,
                 Some(b) => self.compare(s, &servers[b]),
             };
+            let w = u64::from(s.weight());
             match order {
                 Cmp::Less => {
                     best = Some(i);
-                    ties = 1;
+                    tied_weight = w;
                 }
-                // Reservoir sampling: the k-th equal replaces the best with probability 1/k.
+                // Weighted reservoir sampling: an equal replaces the best with probability
+                // its weight over the weight of all equals so far.
                 Cmp::Equal => {
-                    ties += 1;
+                    tied_weight = tied_weight.saturating_add(w);
                     state = xorshift(state);
-                    if fast_range(state, ties) == 0 {
+                    if fast_range(state, tied_weight) < w {
                         best = Some(i);
                     }
                 }
@@ -264,6 +299,24 @@ impl LeastLoaded {
         }
         best.ok_or_else(|| self.fleet.none_error())
     }
+}
+
+/// Running sums of the servers' weights, or nothing when all weights are equal.
+fn cumulative_weights(fleet: &Fleet) -> Box<[u64]> {
+    let servers = fleet.servers();
+    let first = servers.first().map(Server::weight);
+    if servers.iter().all(|s| Some(s.weight()) == first) {
+        return Box::default();
+    }
+    // At most n × (2^32 − 1): no overflow below 2^32 servers, and saturation beyond.
+    let mut sum = 0u64;
+    servers
+        .iter()
+        .map(|s| {
+            sum = sum.saturating_add(u64::from(s.weight()));
+            sum
+        })
+        .collect()
 }
 
 #[inline]
@@ -278,6 +331,7 @@ impl Clone for LeastLoaded {
         LeastLoaded {
             fleet: self.fleet.clone(),
             options: self.options,
+            cumulative: self.cumulative.clone(),
             rng: Rng(AtomicU64::new(self.rng.0.load(Ordering::Relaxed))),
         }
     }
@@ -320,6 +374,7 @@ impl Update for LeastLoaded {
     /// The same options and random sequence over `servers`.
     fn set_servers(&mut self, servers: Vec<Server>) -> Result<(), Error> {
         self.fleet = Fleet::new(servers)?;
+        self.cumulative = cumulative_weights(&self.fleet);
         Ok(())
     }
 }
