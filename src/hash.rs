@@ -307,6 +307,30 @@ mod tests {
     }
 
     #[test]
+    fn wide_and_signed_integers_and_bare_addresses_use_all_their_bytes() {
+        let h = KeyHasher::default();
+        let wide = 0x0102_0304_0506_0708_090a_0b0c_0d0e_0f10u128;
+        assert_eq!(h.hash(&wide), h.hash(&wide.to_le_bytes()));
+        assert_ne!(
+            h.hash(&wide),
+            h.hash(&(wide as u64)),
+            "no truncation to 64 bits"
+        );
+        assert_eq!(h.hash(&-1i128), h.hash(&[0xffu8; 16]));
+        assert_eq!(h.hash(&-2i64), h.hash(&(-2i64).to_le_bytes()));
+        assert_eq!(h.hash(&-1i8), h.hash(&[0xffu8]));
+        assert_eq!(h.hash(&-3i16), h.hash(&(-3i16).to_le_bytes()));
+        assert_eq!(h.hash(&-4i32), h.hash(&(-4i32).to_le_bytes()));
+        assert_eq!(h.hash(&-5isize), h.hash(&(-5i64).to_le_bytes()));
+        assert_eq!(h.hash(&7u16), h.hash(&[7u8, 0]));
+        let v6: Ipv6Addr = "2001:db8::1".parse().unwrap();
+        assert_eq!(h.hash(&v6), h.hash(&v6.octets()));
+        assert_eq!(h.hash(&IpAddr::V6(v6)), h.hash(&v6.octets()));
+        let v4: Ipv4Addr = "192.0.2.7".parse().unwrap();
+        assert_eq!(h.hash(&v4), h.hash(&[192u8, 0, 2, 7]));
+    }
+
+    #[test]
     fn debug_hides_the_secret_key() {
         let k = KeyHasher::siphash13(*b"0123456789abcdef");
         assert_eq!(format!("{k:?}"), "SipHash13 { key: <secret> }");

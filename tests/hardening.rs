@@ -275,3 +275,102 @@ fn a_power_of_two_pair_never_draws_one_server_twice() {
         }
     }
 }
+
+/// Reported loads are compared per unit of weight: divided by it, not multiplied.
+#[test]
+fn reported_loads_are_compared_per_unit_of_weight() {
+    use loadring::{Choice, LeastLoaded, LeastLoadedOptions, LoadSource};
+    for choice in [Choice::FullScan, Choice::PowerOfTwo] {
+        let options = LeastLoadedOptions::default()
+            .with_choice(choice)
+            .with_load_source(LoadSource::Reported)
+            .with_seed(1);
+        let servers = [Server::new("a"), Server::new("b").with_weight(4)];
+        let ll = LeastLoaded::with_options(servers, options).unwrap();
+        ll.report_load("a", 1.0).unwrap();
+        ll.report_load("b", 2.0).unwrap(); // 0.5 per unit of weight
+        for _ in 0..100 {
+            assert_eq!(ll.next().unwrap().id(), "b", "{choice:?}");
+        }
+    }
+}
+
+/// Bounded loads: a pick answers exactly where the next lease goes, at the cap too.
+#[test]
+fn a_bounded_pick_agrees_with_the_lease_at_the_cap() {
+    let b = BoundedLoad::with_options(
+        ["a", "b", "c", "d"],
+        BoundedOptions::default().with_points_per_weight(16),
+    )
+    .unwrap();
+    let mut held = Vec::new();
+    for k in 0..400u32 {
+        let key = k % 3; // hot keys, so servers reach their caps
+        let looked = b.pick(&key).unwrap().id().to_owned();
+        let lease = b.acquire(&key).unwrap();
+        assert_eq!(lease.id(), looked, "lease {k}");
+        held.push(lease);
+        if k % 5 == 4 {
+            drop(held.remove(0));
+        }
+    }
+}
+
+/// Round-robin: a long run of unhealthy servers does not shift shares between the others.
+#[test]
+fn round_robin_keeps_shares_across_a_long_unhealthy_run() {
+    use loadring::RoundRobin;
+    let rr = RoundRobin::new((0..12).map(|i| format!("s{i}"))).unwrap();
+    for i in 1..11 {
+        rr.set_healthy(&format!("s{i}"), false).unwrap();
+    }
+    let mut first = 0;
+    for _ in 0..1200 {
+        first += u32::from(rr.next().unwrap().id() == "s0");
+    }
+    assert_eq!(first, 600);
+}
+
+/// Two writers at once lose no change.
+#[test]
+fn concurrent_writers_lose_no_change() {
+    use loadring::{HashRing, Shared};
+    let shared = Shared::new(HashRing::new(["seed"]).unwrap());
+    std::thread::scope(|s| {
+        for t in 0..3 {
+            let shared = &shared;
+            s.spawn(move || {
+                for i in 0..200 {
+                    shared.add(format!("w{t}-{i}")).unwrap();
+                }
+            });
+        }
+    });
+    assert_eq!(shared.snapshot().len(), 601);
+}
+
+/// Every update keeps a keyed strategy's hasher: picks equal a fresh build with it.
+#[test]
+fn updates_keep_the_keyed_hasher() {
+    use loadring::{AnyBalancer, KeyHasher, Strategy};
+    let hasher = KeyHasher::siphash13(*b"0123456789abcdef");
+    for strategy in Strategy::all() {
+        if !strategy.is_keyed() || strategy.name() == "ketama" {
+            continue;
+        }
+        let servers = (0..8).map(|i| Server::new(format!("s{i}")));
+        let mut b = AnyBalancer::new(strategy, servers)
+            .unwrap()
+            .with_hasher(hasher);
+        b.add(Server::new("s8")).unwrap();
+        b.remove("s3").unwrap();
+        b.set_servers(b.servers().to_vec()).unwrap();
+        let fresh = AnyBalancer::new(strategy, b.servers().to_vec())
+            .unwrap()
+            .with_hasher(hasher);
+        assert_eq!(b.hasher(), &hasher, "{}", strategy.name());
+        for k in 0..500u32 {
+            assert_eq!(b.pick(&k).unwrap().id(), fresh.pick(&k).unwrap().id());
+        }
+    }
+}

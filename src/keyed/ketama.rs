@@ -365,15 +365,28 @@ mod tests {
         for w in ring.points.windows(2) {
             assert!(w[0] <= w[1]);
         }
-        for (i, &p) in ring.points.iter().enumerate().take(200) {
-            let owner = ring.servers()[ring.owners[i] as usize].id();
-            let first = ring.points.partition_point(|&q| q < p);
-            let expect = ring.servers()[ring.owners[first] as usize].id();
-            assert_eq!(ring.pick_hash(u64::from(p)).unwrap().id(), expect);
-            if first == i {
-                assert_eq!(owner, expect);
-            }
+        // The reference: a linear scan for the first point at or after the key's.
+        let first_at_or_after = |key: u32| {
+            let j = ring.points.iter().position(|&q| q >= key).unwrap_or(0);
+            ring.servers()[ring.owners[j] as usize].id()
+        };
+        for &p in ring.points.iter().take(200) {
+            // Exactly on a point, and just before it: both go to that point.
+            assert_eq!(
+                ring.pick_hash(u64::from(p)).unwrap().id(),
+                first_at_or_after(p)
+            );
+            let before = p.saturating_sub(1);
+            assert_eq!(
+                ring.pick_hash(u64::from(before)).unwrap().id(),
+                first_at_or_after(before)
+            );
         }
+        let on_a_point = ring.points[10];
+        let owner = ring.servers()
+            [ring.owners[ring.points.iter().position(|&q| q == on_a_point).unwrap()] as usize]
+            .id();
+        assert_eq!(ring.pick_hash(u64::from(on_a_point)).unwrap().id(), owner);
         let last = *ring.points.last().unwrap();
         if last < u32::MAX {
             let wrap = ring.servers()[ring.owners[0] as usize].id();

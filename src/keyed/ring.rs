@@ -526,6 +526,24 @@ mod tests {
     }
 
     #[test]
+    fn a_key_exactly_on_a_point_goes_to_that_point() {
+        let ring = HashRing::with_options(
+            ids(30).iter().map(String::as_str),
+            RingOptions::default().with_points_per_weight(8),
+        )
+        .unwrap();
+        for (i, p) in ring.points.iter().enumerate().step_by(7) {
+            // Points of equal value are ordered by owner id: the first of them takes the key.
+            let first = ring.points.iter().position(|q| q.hash == p.hash).unwrap();
+            let owner = ring.servers()[ring.points[first].owner as usize].id();
+            assert_eq!(ring.pick_hash(p.hash).unwrap().id(), owner, "point {i}");
+            if p.hash > 0 && (i == 0 || ring.points[i - 1].hash < p.hash - 1) {
+                assert_eq!(ring.pick_hash(p.hash - 1).unwrap().id(), owner);
+            }
+        }
+    }
+
+    #[test]
     fn updates_equal_a_fresh_build() {
         let all = ids(12);
         let mut ring = HashRing::new(all[..10].iter().map(String::as_str)).unwrap();
