@@ -55,9 +55,11 @@ pub enum KeyHasher {
         /// The secret key.
         key: [u8; 16],
     },
-    /// MD5, its first 4 bytes read as a little-endian `u32`: the key hash of libketama and
-    /// of libmemcached's ketama mode (feature `ketama`; see
-    /// [`KetamaRing`](crate::KetamaRing)). Slow and 32 bits wide: for compatibility only.
+    /// MD5, its first 4 bytes read as a little-endian `u32` `h`: the key hash of libketama
+    /// and of libmemcached's ketama mode (feature `ketama`; see
+    /// [`KetamaRing`](crate::KetamaRing), which reads the low 32 bits). The 64-bit value is
+    /// `h` in both halves (`h << 32 | h`), so strategies that read the top bits spread keys
+    /// too. Slow and 32 bits of entropy: for compatibility only.
     #[cfg(feature = "ketama")]
     Md5Ketama,
 }
@@ -88,7 +90,10 @@ impl KeyHasher {
                 h.finish()
             }
             #[cfg(feature = "ketama")]
-            KeyHasher::Md5Ketama => u64::from(crate::ketama_hash(bytes)),
+            KeyHasher::Md5Ketama => {
+                let h = u64::from(crate::ketama_hash(bytes));
+                h << 32 | h
+            }
         }
     }
 
@@ -134,13 +139,29 @@ pub trait Key {
 
 /// A key whose 64-bit hash the caller already holds; balancers use the value as it is.
 ///
+/// The value must be spread over all 64 bits, as XXH3, SipHash or the top of a SHA are:
+/// strategies map the **high** bits onto servers, so a narrow hash (a CRC32, a Java
+/// `hashCode`, anything below 2³²) sends every key to the first server. Wrap such a value
+/// with [`Prehashed::mixed`], which spreads it with the SplitMix64 finaliser (a bijection, so
+/// distinct values stay distinct).
+///
 /// ```
 /// use loadring::{Key, KeyHasher, Prehashed};
 ///
 /// assert_eq!(KeyHasher::default().hash(&Prehashed(42)), 42);
+/// let crc32: u32 = 0xcbf4_3926;
+/// assert!(KeyHasher::default().hash(&Prehashed::mixed(u64::from(crc32))) > u64::from(u32::MAX));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Prehashed(pub u64);
+
+impl Prehashed {
+    /// A prehashed key from a narrow or uneven hash (below 2³², a CRC, a `hashCode`), spread
+    /// over 64 bits by the SplitMix64 finaliser.
+    pub fn mixed(hash: u64) -> Self {
+        Prehashed(mix64(hash))
+    }
+}
 
 impl Key for Prehashed {
     #[inline]

@@ -374,3 +374,45 @@ fn updates_keep_the_keyed_hasher() {
         }
     }
 }
+
+/// Narrow hashes: the ketama key hash outside the ketama ring, and a prehashed value below
+/// 2³² wrapped with `Prehashed::mixed`, spread over the servers instead of collapsing onto one.
+#[test]
+fn narrow_hashes_spread_over_the_servers() {
+    use loadring::{AnyBalancer, Prehashed, Strategy};
+    use std::collections::HashMap;
+
+    for strategy in Strategy::all() {
+        if !strategy.is_keyed() || strategy.name() == "ketama" {
+            continue;
+        }
+        let b = AnyBalancer::new(strategy, (0..10).map(|i| format!("s{i}"))).unwrap();
+        let mut seen: HashMap<&str, u32> = HashMap::new();
+        for crc in 0..10_000u64 {
+            *seen
+                .entry(b.pick(&Prehashed::mixed(crc)).unwrap().id())
+                .or_default() += 1;
+        }
+        let max = seen.values().max().copied().unwrap_or(0);
+        assert!(
+            seen.len() == 10 && max < 1_400,
+            "{}: {seen:?}",
+            strategy.name()
+        );
+
+        #[cfg(feature = "ketama")]
+        {
+            let md5 = b.clone().with_hasher(loadring::KeyHasher::Md5Ketama);
+            let mut seen: HashMap<&str, u32> = HashMap::new();
+            for k in 0..10_000u32 {
+                *seen.entry(md5.pick(&k).unwrap().id()).or_default() += 1;
+            }
+            assert_eq!(
+                seen.len(),
+                10,
+                "{} with the ketama hash: {seen:?}",
+                strategy.name()
+            );
+        }
+    }
+}

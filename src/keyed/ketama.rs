@@ -266,7 +266,9 @@ impl KetamaRing {
     /// The owners met clockwise from the key's point, then every server in id order (servers
     /// without points come last): the order of fallback and of candidates.
     fn walk_from(&self, hash: u64) -> impl Iterator<Item = usize> + '_ {
-        let on_ring = (!self.points.is_empty()).then(|| self.walk(self.point_at(hash as u32)));
+        // The ketama key hash is the low 32 bits (see `KeyHasher::Md5Ketama`).
+        let point = (hash & 0xffff_ffff) as u32;
+        let on_ring = (!self.points.is_empty()).then(|| self.walk(self.point_at(point)));
         let by_id = self.by_id.iter().map(|&i| i as usize);
         on_ring.into_iter().flatten().chain(by_id)
     }
@@ -466,6 +468,6 @@ mod tests {
         // MD5("a") = 0cc175b9c0f1b6a831c399e269772661.
         assert_eq!(ketama_hash(b"a"), 0xb975_c10c);
         let ring = KetamaRing::new(["x:1"]).unwrap();
-        assert_eq!(ring.hasher().hash("a"), 0xb975_c10c);
+        assert_eq!(ring.hasher().hash("a"), 0xb975_c10c_b975_c10c);
     }
 }
