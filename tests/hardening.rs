@@ -17,7 +17,7 @@ fn bounded_loads_never_answer_saturated_to_racing_acquires() {
         let b = BoundedLoad::new(ids.iter().map(String::as_str)).unwrap();
         let saturated = AtomicU64::new(0);
         std::thread::scope(|s| {
-            for t in 0..4u32 {
+            for t in 0..8u32 {
                 let (b, saturated) = (&b, &saturated);
                 s.spawn(move || {
                     for k in 0..50_000u32 {

@@ -13,6 +13,9 @@ use crate::{
 /// The default ε of [`BoundedLoad`]: no server holds more than ⌈1.25 × the average⌉.
 pub const DEFAULT_EPSILON: f64 = 0.25;
 
+/// How many more walks an acquire makes when racing acquires took the room its caps counted.
+const RACING_WALKS: u32 = 16;
+
 /// Options of a [`BoundedLoad`].
 ///
 /// ```
@@ -69,8 +72,9 @@ impl Default for BoundedOptions {
 /// than its cap, so that with this one it holds at most its cap. A key keeps its ring server
 /// while that server is under the cap, and overflow goes on to the next servers clockwise.
 /// The check and the count are one compare-exchange, so racing picks cannot overshoot the
-/// cap together; and a lease joins the count L before its caps are computed, so racing
-/// acquires each count the others and never see caps too low for all of them.
+/// cap together; a lease joins the count L before its caps are computed, so racing acquires
+/// each count the others, and a walk that found every server full while that count changed
+/// under it walks again with the new count (up to 16 times).
 ///
 /// If none qualifies within the first n steps of the walk (n runs of one server's points),
 /// the pick sums the weights of the healthy servers, H (an O(n) scan, only then), takes
@@ -205,20 +209,33 @@ impl BoundedLoad {
 
     /// Takes a lease: counts it among the balancer's leases *before* `choose` computes caps
     /// from that count, so that racing acquires each see the others and their caps add up to
-    /// more than the leases in flight; gives the count back if no server takes it.
+    /// more than the leases in flight. A walk that finds every server full while the count
+    /// changed under it (other acquires took the room its caps were computed for) walks again
+    /// with the new count, a bounded number of times; the count is given back if no server
+    /// takes the lease.
     #[inline]
     fn leasing(
         &self,
-        choose: impl FnOnce(u64) -> Result<usize, PickError>,
+        mut choose: impl FnMut(u64) -> Result<usize, PickError>,
     ) -> Result<Lease<'_>, PickError> {
-        let total = self.leased.fetch_add(1, Ordering::AcqRel) + 1;
-        match choose(total) {
-            Ok(i) => Ok(Lease::counted_in(&self.ring.servers()[i], &self.leased)),
-            Err(e) => {
-                self.leased.fetch_sub(1, Ordering::AcqRel);
-                Err(e)
+        let mut total = self.leased.fetch_add(1, Ordering::AcqRel) + 1;
+        let mut walks = 0;
+        let err = loop {
+            match choose(total) {
+                Ok(i) => return Ok(Lease::counted_in(&self.ring.servers()[i], &self.leased)),
+                Err(PickError::Saturated) if walks < RACING_WALKS => {
+                    let now = self.leased.load(Ordering::Acquire);
+                    if now == total {
+                        break PickError::Saturated;
+                    }
+                    total = now;
+                    walks += 1;
+                }
+                Err(e) => break e,
             }
-        }
+        };
+        self.leased.fetch_sub(1, Ordering::AcqRel);
+        Err(err)
     }
 
     /// Applies a change to the ring, then recounts the weights.
