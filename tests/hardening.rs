@@ -186,6 +186,8 @@ fn ranking_every_server_is_not_quadratic() {
         Strategy::Rendezvous(Default::default()),
         Strategy::Modulo(Default::default()),
         Strategy::Jump(Default::default()),
+        Strategy::RoundRobin(Default::default()),
+        Strategy::LeastLoaded(Default::default()),
     ];
     for strategy in strategies {
         let (small, large) = (build(strategy, 1_000), build(strategy, 8_000));
@@ -208,14 +210,14 @@ fn ranking_every_server_is_not_quadratic() {
 #[test]
 fn rendezvous_ranks_alike_however_many_are_asked() {
     use loadring::Rendezvous;
-    let servers = (0..50).map(|i| Server::new(format!("s{i}")).with_weight(1 + i % 3));
+    let servers = (0..100).map(|i| Server::new(format!("s{i}")).with_weight(1 + i % 3));
     let hrw = Rendezvous::new(servers).unwrap();
     hrw.servers()[7].set_healthy(false);
     for k in 0..200u32 {
-        let few: Vec<&str> = hrw.candidates(&k, 5).iter().map(|s| s.id()).collect();
-        let all: Vec<&str> = hrw.candidates(&k, 50).iter().map(|s| s.id()).collect();
-        assert_eq!(all.len(), 49);
-        assert_eq!(few, all[..5], "key {k}");
+        let few: Vec<&str> = hrw.candidates(&k, 64).iter().map(|s| s.id()).collect();
+        let all: Vec<&str> = hrw.candidates(&k, 100).iter().map(|s| s.id()).collect();
+        assert_eq!(all.len(), 99);
+        assert_eq!(few, all[..64], "key {k}");
         assert_eq!(all[0], hrw.pick(&k).unwrap().id());
     }
 }
@@ -415,4 +417,25 @@ fn narrow_hashes_spread_over_the_servers() {
             );
         }
     }
+}
+
+/// Least-loaded ranks by load per weight, from the least loaded up, whether few ranks are
+/// asked (one pass each) or many (one sort).
+#[test]
+fn least_loaded_ranks_by_load_few_or_many() {
+    use loadring::{Choice, LeastLoaded, LeastLoadedOptions, LoadSource};
+    let options = LeastLoadedOptions::default()
+        .with_choice(Choice::FullScan)
+        .with_load_source(LoadSource::Reported);
+    let ll = LeastLoaded::with_options((0..100).map(|i| format!("s{i:02}")), options).unwrap();
+    // Server i reports 99 − i: s99 is the least loaded, s00 the most.
+    for i in 0..100 {
+        ll.report_load(&format!("s{i:02}"), f64::from(99 - i))
+            .unwrap();
+    }
+    let want: Vec<String> = (0..100).rev().map(|i| format!("s{i:02}")).collect();
+    let few: Vec<&str> = ll.candidates("k", 10).iter().map(|s| s.id()).collect();
+    let many: Vec<&str> = ll.candidates("k", 100).iter().map(|s| s.id()).collect();
+    assert_eq!(few, want[..10]);
+    assert_eq!(many, want);
 }

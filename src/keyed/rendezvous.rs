@@ -165,8 +165,9 @@ impl Rendezvous {
     }
 }
 
-/// Above this many ranks, candidates sort all scores once instead of a pass per rank.
-const SORT_ABOVE: usize = 8;
+/// Above this many ranks, candidates sort all scores once instead of a pass per rank (at or
+/// below it, as for every fail-over walk, they allocate nothing).
+const SORT_ABOVE: usize = crate::MAX_CANDIDATES;
 
 /// Scales the cheap bound on a score a little towards zero, far beyond rounding errors.
 const BOUND_MARGIN: f64 = 1.0 - 1e-12;
@@ -226,8 +227,9 @@ impl Balancer for Rendezvous {
         }
     }
 
-    /// Ranked by score, best first. A few ranks take one pass each, allocation-free; more
-    /// take one pass and a sort (O(n log n)) instead of a pass per rank.
+    /// Ranked by score, best first. Up to [`MAX_CANDIDATES`](crate::MAX_CANDIDATES) ranks
+    /// take one pass each, allocation-free; more take one pass and a sort (O(n log n))
+    /// instead of a pass per rank.
     fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {
         if out.len() > SORT_ABOVE {
             let mut scored: Vec<(f64, usize)> = (0..self.seeds.len())

@@ -357,14 +357,41 @@ impl Balancer for LeastLoaded {
         };
         *slot = first;
         let servers = self.fleet.servers();
+        // (load per weight, index): the order of the rest.
+        let before = |a: usize, b: usize| {
+            self.compare(&servers[a], &servers[b])
+                .then(a.cmp(&b))
+                .is_lt()
+        };
+        let rest = (0..servers.len()).filter(|&i| i != first && servers[i].is_healthy());
+        if out.len() > crate::MAX_CANDIDATES {
+            // Many ranks: one sort, O(n log n).
+            let mut all: Vec<usize> = rest.collect();
+            all.sort_by(|&a, &b| self.compare(&servers[a], &servers[b]).then(a.cmp(&b)));
+            let n = all.len().min(out.len() - 1);
+            out[1..=n].copy_from_slice(&all[..n]);
+            return n + 1;
+        }
+        // A few ranks (every fail-over walk): one pass each for the next in that order after
+        // the last one listed, allocation-free. Loads may change meanwhile; a server listed
+        // already is not listed twice.
         let mut n = 1;
-        while n < out.len() {
-            let next = (0..servers.len())
-                .filter(|&i| servers[i].is_healthy() && !out[..n].contains(&i))
-                .min_by(|&a, &b| self.compare(&servers[a], &servers[b]));
+        let mut last: Option<usize> = None;
+        // At most one pass per server, however the loads move.
+        for _ in 0..servers.len() {
+            if n == out.len() {
+                break;
+            }
+            let next = rest
+                .clone()
+                .filter(|&i| last.is_none_or(|l| before(l, i)))
+                .reduce(|a, b| if before(b, a) { b } else { a });
             let Some(i) = next else { break };
-            out[n] = i;
-            n += 1;
+            last = Some(i);
+            if !out[..n].contains(&i) {
+                out[n] = i;
+                n += 1;
+            }
         }
         n
     }
