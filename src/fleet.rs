@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::hash::rehash;
+use crate::hash::{fast_range, rehash};
 use crate::{Error, PickError, Server};
 
 /// Steps of a fallback walk before it checks that some server is healthy at all.
@@ -29,6 +29,50 @@ pub(crate) fn probe_walk(
     };
     let probes = (0..tries).map(move |a| bucket(if a == 0 { hash } else { rehash(hash, a) }));
     probes.chain((1..n).map(move |i| (last + i) % n))
+}
+
+/// The servers' shares of the 64-bit hash space by weight, for strategies that map a hash (or
+/// a random draw) onto a server in proportion to its weight (modulo, least-loaded's draws).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Shares {
+    /// Running sums of the weights, in fleet order; empty when all weights are equal.
+    ends: Box<[u64]>,
+}
+
+impl Shares {
+    pub(crate) fn of(fleet: &Fleet) -> Self {
+        if fleet.equal_weights() {
+            return Shares::default();
+        }
+        // At most n × (2³² − 1): exact below 2³² servers, saturated beyond.
+        let mut sum = 0u64;
+        let ends = fleet.servers().iter().map(|s| {
+            sum = sum.saturating_add(u64::from(s.weight()));
+            sum
+        });
+        Shares {
+            ends: ends.collect(),
+        }
+    }
+
+    /// Whether every server has the same share.
+    #[inline]
+    pub(crate) fn are_equal(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The server among `n` whose share holds `hash`: `(hash × n) >> 64` with equal weights,
+    /// else the server whose range of running weights holds `(hash × W) >> 64`.
+    #[inline]
+    pub(crate) fn bucket(&self, hash: u64, n: usize) -> usize {
+        match self.ends.last() {
+            None => fast_range(hash, n as u64) as usize,
+            Some(&total) => {
+                let x = fast_range(hash, total);
+                self.ends.partition_point(|&end| end <= x)
+            }
+        }
+    }
 }
 
 /// The servers of one balancer in the strategy's order, with an id index for O(1) look-ups.
@@ -147,6 +191,12 @@ impl Fleet {
         }
         self.servers[i] = self.servers[i].clone().with_weight(weight);
         Ok(i)
+    }
+
+    /// Whether every server has the same weight (an empty fleet too).
+    pub(crate) fn equal_weights(&self) -> bool {
+        let first = self.servers.first().map(Server::weight);
+        self.servers.iter().all(|s| Some(s.weight()) == first)
     }
 
     /// Refuses weights other than 1, for a strategy that cannot honour them.

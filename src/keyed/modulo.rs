@@ -1,7 +1,6 @@
 //! Simple hashing: the key's hash mapped straight onto the servers.
 
-use crate::fleet::probe_walk;
-use crate::hash::fast_range;
+use crate::fleet::{Shares, probe_walk};
 use crate::{Balancer, Error, Fleet, KeyHasher, PickError, Server, Update};
 
 no_options!(Modulo, ModuloOptions);
@@ -42,9 +41,8 @@ no_options!(Modulo, ModuloOptions);
 pub struct Modulo {
     fleet: Fleet,
     hasher: KeyHasher,
-    /// Cumulative weights (end of each server's range) when weights differ; empty otherwise.
-    cumulative: Vec<u64>,
-    total_weight: u64,
+    /// Each server's share of the hash space by weight.
+    shares: Shares,
 }
 
 impl Modulo {
@@ -57,25 +55,10 @@ impl Modulo {
         I::Item: Into<Server>,
     {
         let fleet = Fleet::by_id(servers)?;
-        let weights = fleet.servers().iter().map(|s| u64::from(s.weight()));
-        let total_weight: u64 = weights.clone().sum();
-        let first = fleet.servers().first().map(Server::weight);
-        let uniform = fleet.servers().iter().all(|s| Some(s.weight()) == first);
-        let cumulative = if uniform {
-            Vec::new()
-        } else {
-            weights
-                .scan(0u64, |acc, w| {
-                    *acc += w;
-                    Some(*acc)
-                })
-                .collect()
-        };
         Ok(Modulo {
+            shares: Shares::of(&fleet),
             fleet,
             hasher: KeyHasher::default(),
-            cumulative,
-            total_weight,
         })
     }
 
@@ -87,12 +70,7 @@ impl Modulo {
 
     #[inline]
     fn bucket(&self, hash: u64) -> usize {
-        if self.cumulative.is_empty() {
-            fast_range(hash, self.fleet.len() as u64) as usize
-        } else {
-            let x = fast_range(hash, self.total_weight);
-            self.cumulative.partition_point(|&end| end <= x)
-        }
+        self.shares.bucket(hash, self.fleet.len())
     }
 
     /// The order in which a key tries buckets: the first, the rehashes, then a scan.

@@ -79,8 +79,7 @@ impl Rendezvous {
             .iter()
             .map(|s| xxh3_64_with_seed(s.id().as_bytes(), SERVER_SEED))
             .collect();
-        let first = fleet.servers().first().map(Server::weight);
-        let inv_weights = if fleet.servers().iter().all(|s| Some(s.weight()) == first) {
+        let inv_weights = if fleet.equal_weights() {
             Vec::new()
         } else {
             fleet

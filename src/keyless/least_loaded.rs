@@ -4,6 +4,7 @@ use std::cmp::Ordering as Cmp;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::fleet::Shares;
 use crate::hash::{fast_range, mix64};
 use crate::{Balancer, Error, Fleet, PickError, Server, Update};
 
@@ -133,9 +134,8 @@ struct Rng(AtomicU64);
 pub struct LeastLoaded {
     fleet: Fleet,
     options: LeastLoadedOptions,
-    /// Running sums of the weights when they differ (empty when all are equal), so that the
-    /// power-of-two draws pick servers in proportion to their weights.
-    cumulative: Box<[u64]>,
+    /// The servers' shares by weight, so that power-of-two draws follow the weights.
+    shares: Shares,
     rng: Rng,
 }
 
@@ -163,7 +163,7 @@ impl LeastLoaded {
             .unwrap_or_else(|| RandomState::new().hash_one(GOLDEN));
         let fleet = Fleet::new(servers)?;
         Ok(LeastLoaded {
-            cumulative: cumulative_weights(&fleet),
+            shares: Shares::of(&fleet),
             fleet,
             options,
             rng: Rng(AtomicU64::new(seed)),
@@ -208,18 +208,6 @@ impl LeastLoaded {
         }
     }
 
-    /// A server drawn at random in proportion to its weight.
-    #[inline]
-    fn draw(&self, bits: u64) -> usize {
-        match self.cumulative.last() {
-            None => fast_range(bits, self.fleet.len() as u64) as usize,
-            Some(&total) => {
-                let x = fast_range(bits, total);
-                self.cumulative.partition_point(|&end| end <= x)
-            }
-        }
-    }
-
     #[inline]
     fn power_of_two(&self) -> Result<usize, PickError> {
         let n = self.fleet.len() as u64;
@@ -229,15 +217,15 @@ impl LeastLoaded {
         let servers = self.fleet.servers();
         for _ in 0..PAIR_DRAWS {
             let r = self.random();
-            let (i, j) = if self.cumulative.is_empty() {
+            let (i, j) = if self.shares.are_equal() {
                 // Two distinct indices from the two halves of one draw.
                 let i = fast_range(r << 32, n) as usize;
                 let j = fast_range(r & 0xffff_ffff_0000_0000, n - 1) as usize;
                 (i, j + usize::from(j >= i))
             } else {
                 // Each in proportion to its weight; a repeat is replaced by a uniform other.
-                let i = self.draw(r);
-                let j = self.draw(mix64(r ^ GOLDEN));
+                let i = self.shares.bucket(r, servers.len());
+                let j = self.shares.bucket(mix64(r ^ GOLDEN), servers.len());
                 let other = fast_range(mix64(r), n - 1) as usize;
                 (
                     i,
@@ -301,24 +289,6 @@ impl LeastLoaded {
     }
 }
 
-/// Running sums of the servers' weights, or nothing when all weights are equal.
-fn cumulative_weights(fleet: &Fleet) -> Box<[u64]> {
-    let servers = fleet.servers();
-    let first = servers.first().map(Server::weight);
-    if servers.iter().all(|s| Some(s.weight()) == first) {
-        return Box::default();
-    }
-    // At most n × (2^32 − 1): no overflow below 2^32 servers, and saturation beyond.
-    let mut sum = 0u64;
-    servers
-        .iter()
-        .map(|s| {
-            sum = sum.saturating_add(u64::from(s.weight()));
-            sum
-        })
-        .collect()
-}
-
 #[inline]
 fn xorshift(mut x: u64) -> u64 {
     x ^= x << 13;
@@ -331,7 +301,7 @@ impl Clone for LeastLoaded {
         LeastLoaded {
             fleet: self.fleet.clone(),
             options: self.options,
-            cumulative: self.cumulative.clone(),
+            shares: self.shares.clone(),
             rng: Rng(AtomicU64::new(self.rng.0.load(Ordering::Relaxed))),
         }
     }
@@ -401,7 +371,7 @@ impl Update for LeastLoaded {
     /// The same options and random sequence over `servers`.
     fn set_servers(&mut self, servers: Vec<Server>) -> Result<(), Error> {
         self.fleet = Fleet::new(servers)?;
-        self.cumulative = cumulative_weights(&self.fleet);
+        self.shares = Shares::of(&self.fleet);
         Ok(())
     }
 }
