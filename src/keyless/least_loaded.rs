@@ -208,6 +208,20 @@ impl LeastLoaded {
         }
     }
 
+    /// Two distinct servers, each drawn in proportion to its weight from `r`; a repeat is
+    /// replaced by a uniform other. Out of line, so the equal-weights pick stays lean.
+    #[inline(never)]
+    fn weighted_pair(&self, r: u64) -> (usize, usize) {
+        let n = self.fleet.len();
+        let i = self.shares.bucket(r, n);
+        let j = self.shares.bucket(mix64(r ^ GOLDEN), n);
+        if j != i {
+            return (i, j);
+        }
+        let other = fast_range(mix64(r), n as u64 - 1) as usize;
+        (i, other + usize::from(other >= i))
+    }
+
     #[inline]
     fn power_of_two(&self) -> Result<usize, PickError> {
         let n = self.fleet.len() as u64;
@@ -223,18 +237,7 @@ impl LeastLoaded {
                 let j = fast_range(r & 0xffff_ffff_0000_0000, n - 1) as usize;
                 (i, j + usize::from(j >= i))
             } else {
-                // Each in proportion to its weight; a repeat is replaced by a uniform other.
-                let i = self.shares.bucket(r, servers.len());
-                let j = self.shares.bucket(mix64(r ^ GOLDEN), servers.len());
-                let other = fast_range(mix64(r), n - 1) as usize;
-                (
-                    i,
-                    if j != i {
-                        j
-                    } else {
-                        other + usize::from(other >= i)
-                    },
-                )
+                self.weighted_pair(r)
             };
             match (servers[i].is_healthy(), servers[j].is_healthy()) {
                 // The pair came in random order, so a tie going to `i` favours nobody.
