@@ -7,6 +7,7 @@
 mod fill_first;
 mod least_loaded;
 mod round_robin;
+mod smooth;
 
 pub use fill_first::{FillFirst, FillFirstOptions, Overflow};
 pub use least_loaded::{Choice, LeastLoaded, LeastLoadedOptions, LoadSource};

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::smooth::smooth_order;
 use crate::{Balancer, Error, Fleet, PickError, Server, Update};
 
 no_options!(RoundRobin, RoundRobinOptions);
@@ -240,56 +241,6 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
         (a, b) = (b, a % b);
     }
     a
-}
-
-/// One period of nginx's smooth weighted round-robin over `weights` (at least one differs).
-///
-/// nginx scans all n servers at every step. Servers of equal weight, though, are always
-/// chosen in turn (the one chosen fewest times, first in order on ties, has the largest
-/// current weight of its class), so each step compares only the next server of every distinct
-/// weight: O(W × d) for d distinct weights instead of O(W × n).
-fn smooth_order(weights: &[u64]) -> Vec<u32> {
-    struct Class {
-        weight: i64,
-        members: Vec<u32>,
-        /// Times the class was chosen; member `chosen % len` is next.
-        chosen: u64,
-    }
-    let mut classes: Vec<Class> = Vec::new();
-    for (i, &w) in weights.iter().enumerate() {
-        match classes.iter_mut().find(|c| c.weight as u64 == w) {
-            Some(c) => c.members.push(i as u32),
-            None => classes.push(Class {
-                weight: w as i64,
-                members: vec![i as u32],
-                chosen: 0,
-            }),
-        }
-    }
-    let total: u64 = weights.iter().sum();
-    let mut order = Vec::with_capacity(total as usize);
-    for step in 1..=total as i64 {
-        // The current weight after `step` increments of a member chosen c times:
-        // step × weight − total × c. Largest wins; on ties the lowest server index.
-        let mut best: Option<(i64, u32, usize)> = None;
-        for (k, c) in classes.iter().enumerate() {
-            let len = c.members.len() as u64;
-            let times = (c.chosen / len) as i64;
-            let member = c.members[(c.chosen % len) as usize];
-            let current = step * c.weight - total as i64 * times;
-            let better = match best {
-                None => true,
-                Some((bc, bm, _)) => current > bc || (current == bc && member < bm),
-            };
-            if better {
-                best = Some((current, member, k));
-            }
-        }
-        let (_, member, k) = best.expect("at least one class");
-        classes[k].chosen += 1;
-        order.push(member);
-    }
-    order
 }
 
 #[cfg(test)]
