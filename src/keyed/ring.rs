@@ -146,12 +146,7 @@ impl HashRing {
                 sum.checked_add(points_of(s.weight(), options.points_per_weight))
             })
             .unwrap_or(u64::MAX);
-        let mut points = Vec::with_capacity(check_points(total)?);
-        for (i, s) in fleet.servers().iter().enumerate() {
-            server_points(s, options.points_per_weight, |p| {
-                points.push(Point::new(p, i as u32))
-            });
-        }
+        let count = check_points(total)?;
         let mut ring = HashRing {
             fleet,
             hasher: KeyHasher::default(),
@@ -160,7 +155,12 @@ impl HashRing {
             index: Vec::new(),
             shift: 64,
         };
-        ring.lay_out(points);
+        let per_weight = options.points_per_weight;
+        ring.lay_out(count, |fleet, put| {
+            for (i, s) in fleet.servers().iter().enumerate() {
+                server_points(s, per_weight, |p| put(p, i as u32));
+            }
+        });
         Ok(ring)
     }
 
@@ -269,29 +269,44 @@ impl HashRing {
             .clamp(1, 24)
     }
 
-    /// Puts `unsorted` in ring order, then links it.
+    /// Lays out the ring's `count` points, which `points` hands to its argument as (value,
+    /// owner), the same each time it is called.
     ///
     /// Point values are uniform, so a counting sort on their top bits (the buckets of the
-    /// index) leaves one or two points per bucket to order: linear time.
-    fn lay_out(&mut self, unsorted: Vec<Point>) {
-        let n = unsorted.len();
-        let shift = 64 - Self::index_bits(n);
-        let mut next_free = bucket_starts(&unsorted, shift);
-        let index = next_free.clone();
-        let mut points = vec![Point::new(0, 0); n];
-        for p in unsorted {
-            let slot = &mut next_free[(p.hash >> shift) as usize];
-            points[*slot as usize] = p;
-            *slot += 1;
+    /// index) leaves one or two points per bucket to order: linear time. The points are
+    /// counted per bucket first and then written straight into their buckets, so a build
+    /// holds the table, its index and one more array the size of the index, never a second
+    /// table (for 100,000 servers: 311 MB at most for 276 MB of tables, where gathering the
+    /// points first and sorting them into a second table took 568 MB).
+    fn lay_out(&mut self, count: usize, points: impl Fn(&Fleet, &mut dyn FnMut(u64, u32))) {
+        let shift = 64 - Self::index_bits(count);
+        let mut index = vec![0u32; (1 << (64 - shift)) + 1];
+        in_batches(&self.fleet, &points, |batch| {
+            for p in batch {
+                index[(p.hash >> shift) as usize + 1] += 1;
+            }
+        });
+        for b in 1..index.len() {
+            index[b] += index[b - 1];
         }
+        let mut next_free = index.clone();
+        let mut placed = vec![Point::new(0, 0); count];
+        in_batches(&self.fleet, &points, |batch| {
+            for &p in batch {
+                let slot = &mut next_free[(p.hash >> shift) as usize];
+                placed[*slot as usize] = p;
+                *slot += 1;
+            }
+        });
+        drop(next_free);
         for run in index.windows(2) {
             if run[1] - run[0] > 1 {
-                points[run[0] as usize..run[1] as usize]
+                placed[run[0] as usize..run[1] as usize]
                     .sort_unstable_by(|x, y| self.ring_order(x, y));
             }
         }
-        self.points = points;
-        self.relink();
+        link_runs(&mut placed);
+        (self.points, self.index, self.shift) = (placed, index, shift);
     }
 
     /// Rebuilds the bucket index and the `next_other` links of the points, which are in ring order.
@@ -349,6 +364,26 @@ fn bucket_starts(points: &[Point], shift: u32) -> Vec<u32> {
         starts[b + 1] += starts[b];
     }
     starts
+}
+
+/// Calls `f` with the points that `points` hands out, some thousands at a time, so that the
+/// scattered writes `f` makes into large tables run back to back and overlap, instead of one
+/// between every two hashes.
+fn in_batches(
+    fleet: &Fleet,
+    points: &impl Fn(&Fleet, &mut dyn FnMut(u64, u32)),
+    mut f: impl FnMut(&[Point]),
+) {
+    const BATCH: usize = 4096;
+    let mut batch = Vec::with_capacity(BATCH);
+    points(fleet, &mut |hash, owner| {
+        batch.push(Point::new(hash, owner));
+        if batch.len() == BATCH {
+            f(&batch);
+            batch.clear();
+        }
+    });
+    f(&batch);
 }
 
 /// Links each point to the next point clockwise with another owner (or to itself if the ring
@@ -611,7 +646,11 @@ mod tests {
     fn equal_point_values_are_ordered_by_owner_id() {
         let mut ring = HashRing::new(["b", "a"]).unwrap();
         let (b, a) = (0, 1);
-        ring.lay_out(vec![Point::new(5, b), Point::new(5, a), Point::new(1, b)]);
+        ring.lay_out(3, |_, put| {
+            put(5, b);
+            put(5, a);
+            put(1, b);
+        });
         let order: Vec<(u64, &str)> = ring
             .points
             .iter()
