@@ -115,7 +115,7 @@ impl Fleet {
         I::Item: Into<Server>,
     {
         let mut list: Vec<Server> = servers.into_iter().map(Into::into).collect();
-        list.sort_by(|a, b| a.id().cmp(b.id()));
+        list.sort_unstable_by(|a, b| a.id().cmp(b.id())); // ids are distinct or refused
         Fleet::new(list)
     }
 
