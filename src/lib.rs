@@ -114,6 +114,7 @@ mod keyless;
 mod lease;
 mod server;
 mod shared;
+mod sync;
 mod update;
 
 pub use balancer::{Balancer, BalancerExt, MAX_CANDIDATES};

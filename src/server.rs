@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
+
+use crate::sync::{AtomicBool, AtomicU64};
 
 use crate::Error;
 
@@ -231,10 +233,14 @@ impl Server {
 
     /// Counts one more request in flight if that leaves at most `limit` in flight, by a
     /// compare-exchange, so racing callers cannot overshoot the limit together.
+    ///
+    /// A refusal reads the count with `Acquire`: a caller turned away by another's lease then
+    /// sees everything that caller did before taking it (bounded loads: its place in the
+    /// balancer's lease count), even on weakly ordered processors.
     pub(crate) fn try_begin_request(&self, limit: u64) -> bool {
         self.state
             .in_flight
-            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |n| {
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < limit).then_some(n + 1)
             })
             .is_ok()

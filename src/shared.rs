@@ -1,12 +1,10 @@
 //! A live balancer that many threads pick from while the fleet changes.
 
+use crate::sync::{ArcSwap, Cache, Loaded, Mutex, MutexGuard};
 use std::cell::RefCell;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
-
-use arc_swap::{ArcSwap, Cache, Guard};
-use parking_lot::{Mutex, MutexGuard};
 
 use crate::{
     Balancer, BalancerExt, Error, Key, Lease, PickError, Server, SyncOptions, SyncReport, Update,
@@ -80,7 +78,7 @@ pub struct Shared<B> {
 ///
 /// Pick from it for as long as a request needs a consistent view (a pick and its fail-over
 /// candidates), then drop it: a live snapshot keeps its version of the balancer in memory.
-pub struct Snapshot<B>(Guard<Arc<B>>);
+pub struct Snapshot<B>(Loaded<B>);
 
 impl<B> Deref for Snapshot<B> {
     type Target = B;
@@ -117,7 +115,7 @@ impl<B: fmt::Debug> fmt::Debug for Snapshot<B> {
 /// # Ok::<(), loadring::Error>(())
 /// ```
 pub struct Reader<'a, B> {
-    cache: Cache<&'a ArcSwap<B>, Arc<B>>,
+    cache: Cache<'a, B>,
 }
 
 impl<B> Reader<'_, B> {
@@ -284,9 +282,15 @@ impl<B: Balancer> Shared<B> {
     }
 }
 
+#[cfg(not(loom))]
 thread_local! {
     /// The `Shared` balancers (by address) whose writers' turn this thread holds.
     static TURNS: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+#[cfg(loom)]
+loom::thread_local! {
+    static TURNS: RefCell<Vec<usize>> = RefCell::new(Vec::new());
 }
 
 /// A writer's turn; released (and forgotten by its thread) when dropped, on unwinding too.

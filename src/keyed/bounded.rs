@@ -3,7 +3,9 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
+
+use crate::sync::AtomicU64;
 
 use crate::{
     Balancer, Error, Fleet, HashRing, KeyHasher, Lease, MAX_CANDIDATES, PickError, RingOptions,

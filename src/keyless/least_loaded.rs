@@ -2,7 +2,9 @@
 
 use std::cmp::Ordering as Cmp;
 use std::hash::{BuildHasher, RandomState};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
+
+use crate::sync::AtomicU64;
 
 use crate::fleet::Shares;
 use crate::hash::{fast_range, mix64};

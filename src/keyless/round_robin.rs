@@ -1,7 +1,9 @@
 //! Smooth weighted round-robin, as nginx does it.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
+
+use crate::sync::AtomicU64;
 
 use super::smooth::smooth_order;
 use crate::{Balancer, Error, Fleet, PickError, Server, Update};
