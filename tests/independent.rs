@@ -100,6 +100,23 @@ impl MaglevRef {
     }
 }
 
+/// `ln u` for u in (0, 1) as rendezvous documents it: IEEE-754 operations in a fixed order.
+fn ln(u: f64) -> f64 {
+    let bits = u.to_bits();
+    let mut e = ((bits >> 52) & 0x7ff) as i64 - 1023;
+    let mut m = f64::from_bits(bits & ((1 << 52) - 1) | 1023 << 52);
+    if m > std::f64::consts::SQRT_2 {
+        m *= 0.5;
+        e += 1;
+    }
+    let t = (m - 1.0) / (m + 1.0);
+    let z = t * t;
+    let series = [17.0, 15.0, 13.0, 11.0, 9.0, 7.0, 5.0, 3.0, 1.0]
+        .iter()
+        .fold(1.0 / 19.0, |acc, k| 1.0 / k + z * acc);
+    e as f64 * std::f64::consts::LN_2 + 2.0 * t * series
+}
+
 /// Rendezvous: the healthy servers ranked by score for a key's hash, best first.
 fn rendezvous<'a>(
     ids: &'a [String],
@@ -117,7 +134,7 @@ fn rendezvous<'a>(
             .map(|i| {
                 let d = splitmix64(h ^ seeds[i]) >> 12;
                 let u = (2 * d + 1) as f64 / (1u64 << 53) as f64;
-                (d, -f64::from(weights[i]) / u.ln(), i)
+                (d, -f64::from(weights[i]) / ln(u), i)
             })
             .collect();
         scored.sort_by(|a, b| {

@@ -69,7 +69,9 @@ impl Default for BoundedOptions {
 /// [`acquire`](crate::BalancerExt::acquire) takes a [`Lease`] on a server for one request.
 /// With L leases of this balancer in flight and servers of weights wᵢ summing to W, server
 /// i's cap is `cᵢ = ⌈(1 + ε)(L + 1) wᵢ / W⌉` (the average counts the new request; with equal
-/// weights every cap is `⌈(1 + ε)(L + 1)/n⌉`). The key walks the ring clockwise from its
+/// weights every cap is `⌈(1 + ε)(L + 1)/n⌉`), computed in `f64` from left to right:
+/// `(1 + ε)`, times `L + 1`, times `wᵢ`, divided by `W`, then rounded up (so ε = 0.1, L + 1 =
+/// 50 and 5 equal servers give 11.000000000000002, a cap of 12), saturating at `u64::MAX`. The key walks the ring clockwise from its
 /// point, as [`HashRing`] documents, and goes to the first healthy server that holds fewer
 /// than its cap, so that with this one it holds at most its cap. A key keeps its ring server
 /// while that server is under the cap, and overflow goes on to the next servers clockwise.

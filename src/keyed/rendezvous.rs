@@ -18,17 +18,25 @@ const SERVER_SEED: u64 = 0x726e_647a_766f_7573;
 ///
 /// # Mapping
 ///
+/// The servers are kept in id order (byte-wise), whatever order they came in: positions and
+/// [`servers`](crate::Balancer::servers) follow the ids.
+///
 /// Server `i` with id bytes `s` has `seedᵢ = XXH3-64(s, seed 0x726e647a766f7573)` (the seed
 /// is `"rndzvous"` in ASCII). For a key with hash `h`, it draws
-/// `d = splitmix64(h ⊕ seedᵢ) >> 12` (52 bits) and `u = (2d + 1) / 2⁵³`, which lies in
+/// `d = mix(h ⊕ seedᵢ) >> 12` (52 bits), `mix` the SplitMix64 finaliser alone (no added
+/// constant: `z ← (z ⊕ (z >> 30)) × 0xbf58476d1ce4e5b9`, `z ← (z ⊕ (z >> 27)) ×
+/// 0x94d049bb133111eb`, then `z ⊕ (z >> 31)`, wrapping), and `u = (2d + 1) / 2⁵³`, which lies in
 /// (0, 1) and is exact in a `f64`, and
 /// scores `−wᵢ / ln u` (the logarithmic method), so that a server's chance to win is exactly
 /// wᵢ / W in expectation. Scores that tie go to the server first by id (byte-wise).
 ///
 /// When all weights are equal the order of scores is the order of `u`, and the pick
-/// compares the integers `d`, with no logarithm. Otherwise it computes `ln` with a
-/// fixed series of IEEE-754 additions, multiplications and divisions (no platform `libm`),
-/// so the same key gives the same server on every machine.
+/// compares the integers `d`, with no logarithm. Otherwise it computes `ln u` with IEEE-754
+/// double operations alone (no platform `libm`), so the same key gives the same server on
+/// every machine: with `u = 2ᵉ·m`, m in [1, 2) from the bits of `u` (halved, and e one
+/// more, when m > √2), `t = (m − 1)/(m + 1)`, `z = t²`,
+/// `ln u = e × ln 2 + 2t × (1 + z(1/3 + z(1/5 + z(1/7 + … + z(1/17 + z/19)…))))`, evaluated in
+/// that order (each `1/k` a correctly rounded constant, ln 2 and √2 as in `std::f64::consts`).
 ///
 /// # Disruption
 ///
