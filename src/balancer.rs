@@ -32,6 +32,10 @@ pub const MAX_CANDIDATES: usize = 64;
 ///   when none is healthy ([`PickError::NoServers`] when the fleet is empty). For hash
 ///   strategies, marking a server unhealthy moves only the keys it held, and marking it
 ///   healthy again brings exactly those keys back.
+/// * **Draining.** A draining server ([`Server::set_draining`]) is passed by as an unhealthy
+///   one is (its keys move as if it were down, and back when the drain ends), while its
+///   health stays as it is and its leases run to their end. Picks hand out *available*
+///   servers: healthy and not draining.
 /// * **Leases count.** [`acquire_hash`](Balancer::acquire_hash) counts the request in flight
 ///   on the chosen server until its [`Lease`] drops, for every strategy, so load-aware
 ///   strategies see the load whichever way they are reached.
@@ -139,9 +143,15 @@ pub trait Balancer: fmt::Debug + Send + Sync {
             .report_load(load)
     }
 
-    /// How many servers are healthy now (a scan of the servers).
+    /// How many servers are healthy now (a scan of the servers); draining ones count if
+    /// healthy.
     fn healthy_count(&self) -> usize {
         self.fleet().healthy_count()
+    }
+
+    /// How many servers take new requests now: healthy and not draining (a scan).
+    fn available_count(&self) -> usize {
+        self.fleet().available_count()
     }
 
     /// How many servers the balancer holds.

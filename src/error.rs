@@ -12,7 +12,7 @@ use std::fmt;
 pub enum PickError {
     /// The balancer holds no servers (an empty fleet, or the last one was removed).
     NoServers,
-    /// Every server is marked unhealthy.
+    /// No server takes new requests: every one is unhealthy or draining.
     NoHealthyServer,
     /// Every healthy server is at its capacity.
     Saturated,
@@ -27,7 +27,9 @@ impl fmt::Display for PickError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PickError::NoServers => f.write_str("the balancer has no servers"),
-            PickError::NoHealthyServer => f.write_str("no server is healthy"),
+            PickError::NoHealthyServer => {
+                f.write_str("no server is available (every one is unhealthy or draining)")
+            }
             PickError::Saturated => f.write_str("every healthy server is at its capacity"),
             PickError::NoneAccepted { tried } => {
                 write!(f, "none of the {tried} candidates offered was accepted")

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::hash::{fast_range, rehash};
 use crate::{Error, PickError, Server};
 
-/// Steps of a fallback walk before it checks that some server is healthy at all.
+/// Steps of a fallback walk before it checks that some server is available at all.
 const QUICK_WALK: usize = 64;
 
 /// How many rehashes a probing walk tries before it scans.
@@ -149,9 +149,14 @@ impl Fleet {
         self.servers.is_empty()
     }
 
-    /// How many servers are healthy now (a scan).
+    /// How many servers are healthy now (a scan); draining ones count if healthy.
     pub fn healthy_count(&self) -> usize {
         self.servers.iter().filter(|s| s.is_healthy()).count()
+    }
+
+    /// How many servers take new requests now: healthy and not draining (a scan).
+    pub fn available_count(&self) -> usize {
+        self.servers.iter().filter(|s| s.is_available()).count()
     }
 
     /// Appends a server after checking its id and weight; returns its index.
@@ -211,12 +216,13 @@ impl Fleet {
         }
     }
 
+    /// Whether server `i` takes new requests (healthy, not draining).
     #[inline]
-    pub(crate) fn is_healthy(&self, i: usize) -> bool {
-        self.servers[i].is_healthy()
+    pub(crate) fn is_available(&self, i: usize) -> bool {
+        self.servers[i].is_available()
     }
 
-    /// The error of a pick that found nothing: no servers at all, or none healthy.
+    /// The error of a pick that found nothing: no servers at all, or none available.
     #[inline]
     pub(crate) fn none_error(&self) -> PickError {
         if self.servers.is_empty() {
@@ -226,27 +232,27 @@ impl Fleet {
         }
     }
 
-    /// The first healthy server that `walk` meets. Past a short walk it makes sure some server
-    /// is healthy, so a long walk (a whole table) ends at once when none is.
+    /// The first available server that `walk` meets. Past a short walk it makes sure some
+    /// server is available, so a long walk (a whole table) ends at once when none is.
     #[inline]
-    pub(crate) fn first_healthy(
+    pub(crate) fn first_available(
         &self,
         walk: impl IntoIterator<Item = usize>,
     ) -> Result<&Server, PickError> {
         for (step, i) in walk.into_iter().enumerate() {
-            if self.servers[i].is_healthy() {
+            if self.servers[i].is_available() {
                 return Ok(&self.servers[i]);
             }
-            if step == QUICK_WALK && !self.any_healthy() {
+            if step == QUICK_WALK && !self.any_available() {
                 break;
             }
         }
         Err(self.none_error())
     }
 
-    /// Writes the distinct healthy servers that `walk` meets into `out`, in the walk's order,
-    /// and returns how many. Past a short walk it stops as soon as every healthy server is
-    /// found, so a long walk (a whole table) costs little when few servers are healthy.
+    /// Writes the distinct available servers that `walk` meets into `out`, in the walk's
+    /// order, and returns how many. Past a short walk it stops as soon as every available
+    /// server is found, so a long walk (a whole table) costs little when few are available.
     ///
     /// Up to [`MAX_CANDIDATES`](crate::MAX_CANDIDATES) it allocates nothing; a longer `out`
     /// marks the servers seen in a bitmap, so asking for all n candidates stays linear in the
@@ -268,19 +274,19 @@ impl Fleet {
                     new
                 }
             };
-            if new && self.is_healthy(i) {
+            if new && self.is_available(i) {
                 out[n] = i;
                 n += 1;
             }
             if step == QUICK_WALK {
-                want = want.min(self.healthy_count());
+                want = want.min(self.available_count());
             }
         }
         n
     }
 
-    pub(crate) fn any_healthy(&self) -> bool {
-        self.servers.iter().any(Server::is_healthy)
+    pub(crate) fn any_available(&self) -> bool {
+        self.servers.iter().any(Server::is_available)
     }
 }
 
@@ -324,6 +330,6 @@ mod tests {
             f.remove(id).unwrap();
         }
         assert!(f.is_empty());
-        assert_eq!(f.first_healthy(0..0).unwrap_err(), PickError::NoServers);
+        assert_eq!(f.first_available(0..0).unwrap_err(), PickError::NoServers);
     }
 }

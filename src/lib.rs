@@ -109,6 +109,7 @@ mod config;
 mod error;
 mod fleet;
 pub mod hash;
+pub mod health;
 mod keyed;
 mod keyless;
 mod lease;

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use crate::sync::{AtomicBool, AtomicU64};
+use crate::sync::{AtomicU8, AtomicU64};
 
 use crate::Error;
 
@@ -69,12 +69,30 @@ struct Info {
     meta: Option<Arc<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>>,
 }
 
+/// The marks that keep a server from new requests, one bit each, so that the pick's check is
+/// one load and one compare with zero.
+pub(crate) struct Flag;
+
+impl Flag {
+    /// Marked down by hand ([`Server::set_healthy`]).
+    pub(crate) const DOWN: u8 = 1;
+    /// Failing its active health checks.
+    pub(crate) const FAILING: u8 = 2;
+    /// Ejected as an outlier by the outcomes of its requests.
+    pub(crate) const EJECTED: u8 = 4;
+    /// Draining: no new requests, while those in flight finish.
+    pub(crate) const DRAINING: u8 = 8;
+    /// The marks of ill health.
+    pub(crate) const UNHEALTHY: u8 = Flag::DOWN | Flag::FAILING | Flag::EJECTED;
+}
+
 /// The cells a server's clones share; aligned to a cache line so that counters of
 /// neighbouring servers do not contend.
 #[repr(align(64))]
 #[derive(Debug)]
 pub(crate) struct ServerState {
-    healthy: AtomicBool,
+    /// [`Flag`] bits: why the server takes no new requests (none set: it takes them).
+    flags: AtomicU8,
     in_flight: AtomicU64,
     /// `f64` bits of the last reported load.
     load: AtomicU64,
@@ -83,7 +101,7 @@ pub(crate) struct ServerState {
 impl Default for ServerState {
     fn default() -> Self {
         ServerState {
-            healthy: AtomicBool::new(true),
+            flags: AtomicU8::new(0),
             in_flight: AtomicU64::new(0),
             load: AtomicU64::new(0f64.to_bits()),
         }
@@ -165,15 +183,48 @@ impl Server {
             .downcast_ref()
     }
 
-    /// Whether the server may be handed out. New servers are healthy.
+    /// Whether the server takes new requests and keys: healthy and not draining. Picks hand
+    /// out only available servers. New servers are available.
     #[inline]
-    pub fn is_healthy(&self) -> bool {
-        self.state.healthy.load(Ordering::Relaxed)
+    pub fn is_available(&self) -> bool {
+        self.state.flags.load(Ordering::Relaxed) == 0
     }
 
-    /// Marks the server healthy or not; every balancer holding a clone sees it on its next pick.
+    /// Whether the server is healthy: not marked down by [`set_healthy`](Server::set_healthy),
+    /// by failing health checks, nor ejected as an outlier. New servers are healthy.
+    #[inline]
+    pub fn is_healthy(&self) -> bool {
+        self.state.flags.load(Ordering::Relaxed) & Flag::UNHEALTHY == 0
+    }
+
+    /// Marks the server healthy or not by hand; every balancer holding a clone sees it on its
+    /// next pick. Health checks and outlier ejection keep marks of their own: the server is
+    /// healthy when none of the three holds it down.
     pub fn set_healthy(&self, healthy: bool) {
-        self.state.healthy.store(healthy, Ordering::Relaxed);
+        self.set_flag(Flag::DOWN, !healthy);
+    }
+
+    /// Whether the server is draining: it takes no new requests or keys, while those in
+    /// flight finish (see [`set_draining`](Server::set_draining)).
+    #[inline]
+    pub fn is_draining(&self) -> bool {
+        self.state.flags.load(Ordering::Relaxed) & Flag::DRAINING != 0
+    }
+
+    /// Starts or stops draining the server, apart from its health: picks pass it by (its keys
+    /// go where they would go were it down), and its leases finish. Once
+    /// [`in_flight`](Server::in_flight) reads 0 it can be removed without cutting a request.
+    pub fn set_draining(&self, draining: bool) {
+        self.set_flag(Flag::DRAINING, draining);
+    }
+
+    /// Sets or clears one mark.
+    pub(crate) fn set_flag(&self, flag: u8, on: bool) {
+        if on {
+            self.state.flags.fetch_or(flag, Ordering::Relaxed);
+        } else {
+            self.state.flags.fetch_and(!flag, Ordering::Relaxed);
+        }
     }
 
     /// Requests in flight, counted by [`Lease`](crate::Lease)s.

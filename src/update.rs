@@ -80,14 +80,22 @@ pub trait Update: Balancer {
     /// `options` says); the others leave. Servers that stay keep their place, new ones come
     /// after them in the order given.
     ///
+    /// A weight of 0 drains the server, as IPVS, keepalived and several discovery systems
+    /// mean it: it stays, with the weight it had (1 if new), and takes no new requests or
+    /// keys while those in flight finish ([`Server::set_draining`]); a weight above 0 ends
+    /// the drain. One weight-0 entry never fails the whole update.
+    ///
     /// Errors: [`Error::DuplicateServer`] if an id appears twice in `servers`, and those of
     /// the strategy; on an error nothing changes.
     fn sync(&mut self, servers: Vec<Server>, options: SyncOptions) -> Result<SyncReport, Error> {
-        let (list, report) = merge(self.servers(), servers, options)?;
-        if report.changed() {
-            self.set_servers(list)?;
+        let merged = merge(self.servers(), servers, options)?;
+        if merged.report.changed() {
+            self.set_servers(merged.list)?;
         }
-        Ok(report)
+        for (server, draining) in &merged.drains {
+            server.set_draining(*draining);
+        }
+        Ok(merged.report)
     }
 }
 
@@ -136,6 +144,8 @@ pub struct SyncReport {
     pub reweighted: usize,
     /// Servers that stayed with the same weight and another capacity, address or metadata.
     pub redescribed: usize,
+    /// Servers listed with weight 0, so draining now.
+    pub draining: usize,
 }
 
 impl SyncReport {
@@ -145,13 +155,22 @@ impl SyncReport {
     }
 }
 
-/// The list a sync leads to: `current` in its order with `wanted`'s descriptions and the
-/// current cells, then the new servers in `wanted`'s order.
+/// What a sync leads to.
+pub(crate) struct Merged {
+    /// `current` in its order with `wanted`'s descriptions and the current cells, then the
+    /// new servers in `wanted`'s order.
+    pub(crate) list: Vec<Server>,
+    pub(crate) report: SyncReport,
+    /// Kept servers whose drain starts or ends, once the list is in place.
+    pub(crate) drains: Vec<(Server, bool)>,
+}
+
+/// The list a sync leads to; see [`Merged`].
 pub(crate) fn merge(
     current: &[Server],
     wanted: Vec<Server>,
     options: SyncOptions,
-) -> Result<(Vec<Server>, SyncReport), Error> {
+) -> Result<Merged, Error> {
     let mut by_id: HashMap<Arc<str>, Server> = HashMap::with_capacity(wanted.len());
     let mut order = Vec::with_capacity(wanted.len());
     for s in wanted {
@@ -163,10 +182,19 @@ pub(crate) fn merge(
     }
     let mut report = SyncReport::default();
     let mut list = Vec::with_capacity(order.len());
+    let mut drains = Vec::new();
     for old in current {
         match by_id.remove(old.id()) {
-            Some(new) => {
+            Some(mut new) => {
                 report.kept += 1;
+                let drain = new.weight() == 0;
+                if drain {
+                    report.draining += 1;
+                    new = new.with_weight(old.weight());
+                }
+                if drain != old.is_draining() {
+                    drains.push((old.clone(), drain));
+                }
                 if new.weight() != old.weight() {
                     report.reweighted += 1;
                 } else if !new.same_description(old) {
@@ -178,13 +206,23 @@ pub(crate) fn merge(
         }
     }
     for id in order {
-        if let Some(s) = by_id.remove(&id) {
+        if let Some(mut s) = by_id.remove(&id) {
+            // A new server's cells are its own: marking them now touches nothing live.
             if options.new_servers == InitialHealth::Unhealthy {
                 s.set_healthy(false);
+            }
+            if s.weight() == 0 {
+                report.draining += 1;
+                s = s.with_weight(1);
+                s.set_draining(true);
             }
             report.added += 1;
             list.push(s);
         }
     }
-    Ok((list, report))
+    Ok(Merged {
+        list,
+        report,
+        drains,
+    })
 }

@@ -330,3 +330,105 @@ fn select_with_zero_iterations_still_offers_the_pick() {
         );
     }
 }
+
+/// A draining server takes no new request or key while another server can serve, keeps its
+/// health, lets its leases finish, and its keys move exactly as if it were down.
+#[test]
+fn a_draining_server_takes_nothing_new_and_its_count_reaches_zero() {
+    for strategy in Strategy::all() {
+        let name = strategy.name();
+        let b = build(strategy, servers(6));
+        let draining = b.servers()[2].clone();
+        let picks = || -> Vec<String> { keys().map(|k| b.pick(&k).unwrap().id().into()).collect() };
+        let before = picks();
+        draining.set_healthy(false);
+        let while_down = picks();
+        draining.set_healthy(true);
+        draining.set_draining(true);
+        assert!(draining.is_healthy() && !draining.is_available(), "{name}");
+        assert_eq!(b.available_count(), 5, "{name}");
+        if strategy.is_keyed() {
+            let moved = picks()
+                .iter()
+                .zip(&while_down)
+                .filter(|(a, b)| a != b)
+                .count();
+            assert_eq!(moved, 0, "{name}: draining moves keys as being down does");
+        }
+        draining.set_draining(false);
+        if strategy.is_keyed() {
+            let moved = picks().iter().zip(&before).filter(|(a, b)| a != b).count();
+            assert_eq!(moved, 0, "{name}: the end of a drain restores every key");
+        }
+
+        let held: Vec<_> = keys().take(60).map(|k| b.acquire(&k).unwrap()).collect();
+        let on_it = held.iter().filter(|l| l.id() == draining.id()).count() as u64;
+        draining.set_draining(true);
+        let mut new = Vec::new();
+        for k in keys() {
+            assert_ne!(b.pick(&k).unwrap().id(), draining.id(), "{name}: {k}");
+            let lease = b.acquire(&k).unwrap();
+            assert_ne!(lease.id(), draining.id(), "{name}: {k}");
+            new.push(lease);
+            let ranked = b.candidates(&k, 6);
+            assert!(!ranked.iter().any(|s| s.id() == draining.id()), "{name}");
+        }
+        assert_eq!(draining.in_flight(), on_it, "{name}: its leases run on");
+        drop((new, held));
+        assert_eq!(draining.in_flight(), 0, "{name}");
+    }
+}
+
+/// A discovery list that gives a server weight 0 drains it (IPVS's and keepalived's meaning)
+/// instead of failing the update; weight above 0 ends the drain.
+#[test]
+fn sync_drains_servers_listed_with_weight_zero() {
+    for strategy in Strategy::all() {
+        let name = strategy.name();
+        let b = Shared::new(build(strategy, servers(4)));
+        let lease = b.acquire_with("k", |s| s.id() == "10.9.0.1:80").unwrap();
+        let mut list = servers(5);
+        list[1] = list[1].clone().with_weight(0);
+        list[4] = list[4].clone().with_weight(0);
+        let report = b.sync(list, SyncOptions::default()).unwrap();
+        assert_eq!(
+            (report.added, report.kept, report.draining),
+            (1, 4, 2),
+            "{name}"
+        );
+        let snapshot = b.snapshot();
+        let weights: Vec<u32> = snapshot.servers().iter().map(Server::weight).collect();
+        assert_eq!(
+            weights,
+            [1, 1, 1, 1, 1],
+            "{name}: a drained server keeps its weight"
+        );
+        let ids: Vec<&str> = snapshot.servers().iter().map(Server::id).collect();
+        let drained: Vec<bool> = snapshot.servers().iter().map(Server::is_draining).collect();
+        assert_eq!(
+            drained,
+            [false, true, false, false, true],
+            "{name}: {ids:?}"
+        );
+        for k in keys() {
+            let id = b.pick(&k).unwrap();
+            assert!(
+                id.id() != "10.9.0.1:80" && id.id() != "10.9.0.4:80",
+                "{name}"
+            );
+        }
+        assert_eq!(
+            lease.in_flight(),
+            1,
+            "{name}: the lease finishes on its drained server"
+        );
+        drop(lease);
+        assert_eq!(snapshot.servers()[1].in_flight(), 0, "{name}");
+        let report = b.sync(servers(5), SyncOptions::default()).unwrap();
+        assert_eq!(report.draining, 0, "{name}");
+        assert!(
+            b.snapshot().servers().iter().all(Server::is_available),
+            "{name}"
+        );
+    }
+}

@@ -276,17 +276,17 @@ impl BoundedLoad {
         let servers = self.ring.servers();
         for i in self.ring.clockwise(hash).take(servers.len()) {
             let s = &servers[i];
-            if s.is_healthy() && take(i, s, self.cap(total, s.weight(), self.weight_sum)) {
+            if s.is_available() && take(i, s, self.cap(total, s.weight(), self.weight_sum)) {
                 return Ok(i);
             }
         }
-        let healthy = weight_sum(&self.ring, Server::is_healthy);
+        let healthy = weight_sum(&self.ring, Server::is_available);
         if healthy == 0 {
             return Err(self.ring.fleet().none_error());
         }
         for i in self.ring.clockwise(hash) {
             let s = &servers[i];
-            if s.is_healthy() && take(i, s, self.cap(total, s.weight(), healthy)) {
+            if s.is_available() && take(i, s, self.cap(total, s.weight(), healthy)) {
                 return Ok(i);
             }
         }
@@ -448,11 +448,11 @@ mod tests {
                 match op {
                     Op::Acquire(key) => {
                         let healthy: Vec<&Server> =
-                            b.servers().iter().filter(|s| s.is_healthy()).collect();
+                            b.servers().iter().filter(|s| s.is_available()).collect();
                         match b.acquire(&key) {
                             Ok(lease) => {
                                 let s = lease.server().clone();
-                                prop_assert!(s.is_healthy());
+                                prop_assert!(s.is_available());
                                 held.push(lease);
                                 let total = held.len() as u64;
                                 prop_assert_eq!(b.in_flight(), total);

@@ -1,7 +1,7 @@
 //! Jump consistent hash (Lamping & Veach, 2014): a key and a bucket count give a bucket.
 
 use crate::fleet::probe_walk;
-use crate::update::merge;
+use crate::update::{Merged, merge};
 use crate::{
     Balancer, Error, Fleet, KeyHasher, PickError, Server, SyncOptions, SyncReport, Update,
 };
@@ -179,10 +179,10 @@ impl Balancer for Jump {
             return Err(PickError::NoServers);
         };
         let first = &self.fleet.servers()[b as usize];
-        if first.is_healthy() {
+        if first.is_available() {
             return Ok(first);
         }
-        self.fleet.first_healthy(self.walk(hash))
+        self.fleet.first_available(self.walk(hash))
     }
 
     fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {
@@ -212,10 +212,25 @@ impl Update for Jump {
 
     /// Removals as [`Update::remove`], then additions as [`Jump::push`].
     fn sync(&mut self, servers: Vec<Server>, options: SyncOptions) -> Result<SyncReport, Error> {
-        let (merged, report) = merge(self.fleet.servers(), servers, options)?;
-        if !report.changed() {
-            return Ok(report);
+        let Merged {
+            list: merged,
+            report,
+            drains,
+        } = merge(self.fleet.servers(), servers, options)?;
+        if report.changed() {
+            self.apply(merged, &report)?;
         }
+        for (server, draining) in &drains {
+            server.set_draining(*draining);
+        }
+        Ok(report)
+    }
+}
+
+impl Jump {
+    /// Moves to the synced list `merged` by removals as [`Update::remove`] does, then
+    /// additions as [`Jump::push`] does.
+    fn apply(&mut self, merged: Vec<Server>, report: &SyncReport) -> Result<(), Error> {
         let mut list = self.fleet.servers().to_vec();
         // Every server of `merged` is kept (in `list` order, first) or new (after them).
         let kept: std::collections::HashMap<&str, &Server> =
@@ -230,8 +245,7 @@ impl Update for Jump {
         }
         let mut next: Vec<Server> = list.iter().map(|s| kept[s.id()].clone()).collect();
         next.extend(merged[report.kept..].iter().cloned());
-        self.set_servers(next)?;
-        Ok(report)
+        self.set_servers(next)
     }
 }
 

@@ -281,7 +281,7 @@ impl Balancer for KetamaRing {
 
     #[inline]
     fn pick_hash(&self, hash: u64) -> Result<&Server, PickError> {
-        self.fleet.first_healthy(self.walk_from(hash))
+        self.fleet.first_available(self.walk_from(hash))
     }
 
     fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {

@@ -321,11 +321,11 @@ impl Balancer for Maglev {
             return Err(PickError::NoServers);
         };
         let first = &self.fleet.servers()[owner as usize];
-        if first.is_healthy() {
+        if first.is_available() {
             return Ok(first);
         }
         let walk = self.following(slot).map(|s| self.table[s] as usize);
-        self.fleet.first_healthy(walk)
+        self.fleet.first_available(walk)
     }
 
     fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {

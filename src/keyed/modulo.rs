@@ -88,8 +88,8 @@ impl Balancer for Modulo {
     fn pick_hash(&self, hash: u64) -> Result<&Server, PickError> {
         let first = self.bucket(hash);
         match self.fleet.servers().get(first) {
-            Some(s) if s.is_healthy() => Ok(s),
-            Some(_) => self.fleet.first_healthy(self.walk(hash)),
+            Some(s) if s.is_available() => Ok(s),
+            Some(_) => self.fleet.first_available(self.walk(hash)),
             None => Err(PickError::NoServers),
         }
     }

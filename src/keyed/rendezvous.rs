@@ -164,7 +164,7 @@ impl Rendezvous {
                 None => true,
                 Some((a, j)) => s < a || (s == a && i > j),
             };
-            if ranks_after && best.is_none_or(|(b, _)| s > b) && self.fleet.is_healthy(i) {
+            if ranks_after && best.is_none_or(|(b, _)| s > b) && self.fleet.is_available(i) {
                 best = Some((s, i));
             }
         }
@@ -225,7 +225,7 @@ impl Balancer for Rendezvous {
     fn pick_hash(&self, hash: u64) -> Result<&Server, PickError> {
         let servers = self.fleet.servers();
         match servers.get(self.best(hash)) {
-            Some(s) if s.is_healthy() => Ok(s),
+            Some(s) if s.is_available() => Ok(s),
             Some(_) => self
                 .best_after(hash, None)
                 .map(|(_, i)| &servers[i])
@@ -240,7 +240,7 @@ impl Balancer for Rendezvous {
     fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {
         if out.len() > SORT_ABOVE {
             let mut scored: Vec<(f64, usize)> = (0..self.seeds.len())
-                .filter(|&i| self.fleet.is_healthy(i))
+                .filter(|&i| self.fleet.is_available(i))
                 .map(|i| (self.score(hash, i), i))
                 .collect();
             // Higher scores first; equal scores by index, as `best_after` ranks them.

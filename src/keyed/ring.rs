@@ -456,14 +456,14 @@ impl Balancer for HashRing {
         let i = self.point_at(hash);
         let servers = self.fleet.servers();
         let first = &servers[self.points[i].owner as usize];
-        if first.is_healthy() {
+        if first.is_available() {
             return Ok(first);
         }
         for (step, owner) in self.clockwise_from(i).enumerate().skip(1) {
-            if servers[owner].is_healthy() {
+            if servers[owner].is_available() {
                 return Ok(&servers[owner]);
             }
-            if step == servers.len() && !self.fleet.any_healthy() {
+            if step == servers.len() && !self.fleet.any_available() {
                 break;
             }
         }
@@ -525,7 +525,7 @@ mod tests {
         let start = pts.iter().position(|(p, _)| *p >= hash).unwrap_or(0);
         (0..pts.len())
             .map(|k| &pts[(start + k) % pts.len()].1)
-            .find(|id| ring.server(id).unwrap().is_healthy())
+            .find(|id| ring.server(id).unwrap().is_available())
             .cloned()
     }
 

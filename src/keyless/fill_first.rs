@@ -132,7 +132,7 @@ impl FillFirst {
     ) -> Result<Lease<'_>, PickError> {
         let (mut accepted, mut refused) = (0, 0);
         for (s, &capacity) in self.fleet.servers().iter().zip(&self.capacities) {
-            if s.is_healthy() {
+            if s.is_available() {
                 if !accept(s) {
                     refused += 1;
                     continue;
@@ -154,7 +154,7 @@ impl FillFirst {
     #[inline]
     fn has_room(&self, i: usize) -> bool {
         let s = &self.fleet.servers()[i];
-        s.is_healthy() && s.in_flight() < self.capacities[i]
+        s.is_available() && s.in_flight() < self.capacities[i]
     }
 
     /// No healthy server (among those `eligible`) has room: the spill target, or the error.
@@ -163,7 +163,7 @@ impl FillFirst {
         let servers = self.fleet.servers();
         let mut best: Option<(usize, u64)> = None;
         for (i, s) in servers.iter().enumerate() {
-            if !s.is_healthy() || !eligible(i) {
+            if !s.is_available() || !eligible(i) {
                 continue;
             }
             let n = s.in_flight();
@@ -204,7 +204,7 @@ impl Balancer for FillFirst {
     #[inline]
     fn acquire_hash(&self, _hash: u64) -> Result<Lease<'_>, PickError> {
         for (s, &capacity) in self.fleet.servers().iter().zip(&self.capacities) {
-            if s.is_healthy() {
+            if s.is_available() {
                 if let Some(lease) = Lease::try_begin(s, capacity) {
                     return Ok(lease);
                 }
@@ -242,7 +242,7 @@ impl Balancer for FillFirst {
         let Ok(first) = self.overflowing(|_| true) else {
             return 0;
         };
-        let rest = (0..self.fleet.len()).filter(|&i| i != first && self.fleet.is_healthy(i));
+        let rest = (0..self.fleet.len()).filter(|&i| i != first && self.fleet.is_available(i));
         for i in std::iter::once(first).chain(rest) {
             if n == out.len() {
                 break;

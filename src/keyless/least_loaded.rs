@@ -241,7 +241,7 @@ impl LeastLoaded {
             } else {
                 self.weighted_pair(r)
             };
-            match (servers[i].is_healthy(), servers[j].is_healthy()) {
+            match (servers[i].is_available(), servers[j].is_available()) {
                 // The pair came in random order, so a tie going to `i` favours nobody.
                 (true, true) => {
                     return Ok(match self.compare(&servers[j], &servers[i]) {
@@ -265,7 +265,7 @@ impl LeastLoaded {
         let mut best: Option<usize> = None;
         let mut tied_weight = 0u64;
         for (i, s) in servers.iter().enumerate() {
-            if !s.is_healthy() {
+            if !s.is_available() {
                 continue;
             }
             let order = match best {
@@ -338,7 +338,7 @@ impl Balancer for LeastLoaded {
                 .then(a.cmp(&b))
                 .is_lt()
         };
-        let rest = (0..servers.len()).filter(|&i| i != first && servers[i].is_healthy());
+        let rest = (0..servers.len()).filter(|&i| i != first && servers[i].is_available());
         if out.len() > crate::MAX_CANDIDATES {
             // Many ranks: one sort, O(n log n).
             let mut all: Vec<usize> = rest.collect();

@@ -175,7 +175,7 @@ impl RoundRobin {
             // Other pickers moved on meanwhile: take a fresh slot.
             pos = self.next.0.fetch_add(1, Ordering::Relaxed);
             let i = self.server_at(pos);
-            if self.fleet.is_healthy(i) {
+            if self.fleet.is_available(i) {
                 return Ok(&self.fleet.servers()[i]);
             }
         }
@@ -190,11 +190,11 @@ impl RoundRobin {
         let checked_all_at = self.fleet.len() as u64;
         for distance in 1..self.period {
             let i = self.server_at(pos.wrapping_add(distance));
-            if self.fleet.is_healthy(i) {
+            if self.fleet.is_available(i) {
                 return Ok((distance, i));
             }
             // Long gaps: make sure there is something to find before walking the period.
-            if distance == checked_all_at && !self.fleet.any_healthy() {
+            if distance == checked_all_at && !self.fleet.any_available() {
                 break;
             }
         }
@@ -215,7 +215,7 @@ impl Balancer for RoundRobin {
             return Err(PickError::NoServers);
         };
         let i = self.server_in(slot as usize);
-        if self.fleet.is_healthy(i) {
+        if self.fleet.is_available(i) {
             return Ok(&self.fleet.servers()[i]);
         }
         self.skip_from(pos)
