@@ -154,6 +154,45 @@ pub trait Balancer: fmt::Debug + Send + Sync {
         self.fleet().available_count()
     }
 
+    /// Sets the panic threshold (Envoy's): while fewer than `share` of the servers that are
+    /// not draining are healthy, picks ignore health and spread over all of them, instead of
+    /// piling the whole load onto the few survivors. 0 (the default) turns it off; updates
+    /// keep it. A pick pays for it only when its first choice is unavailable.
+    ///
+    /// Through [`Shared`](crate::Shared), use its own
+    /// [`set_panic_threshold`](crate::Shared::set_panic_threshold), which no concurrent
+    /// update can lose.
+    ///
+    /// Errors: [`Error::InvalidOption`] for a share outside [0, 1] (NaN included).
+    ///
+    /// ```
+    /// use loadring::{Balancer, BalancerExt, RoundRobin};
+    ///
+    /// let rr = RoundRobin::new((0..10).map(|i| format!("s{i}")))?;
+    /// rr.set_panic_threshold(0.5)?;
+    /// for i in 1..10 {
+    ///     rr.set_healthy(&format!("s{i}"), false)?; // 1 of 10 left: too few
+    /// }
+    /// assert!(rr.in_panic());
+    /// assert_eq!(rr.next()?.id(), "s0");
+    /// assert_eq!(rr.next()?.id(), "s1"); // unhealthy, but the load spreads over all ten
+    /// # Ok::<(), loadring::Error>(())
+    /// ```
+    fn set_panic_threshold(&self, share: f64) -> Result<(), Error> {
+        self.fleet().panic_gate().set_threshold(share)
+    }
+
+    /// The panic threshold, a share in [0, 1]; 0 is off.
+    fn panic_threshold(&self) -> f64 {
+        self.fleet().panic_gate().threshold()
+    }
+
+    /// Whether picks ignore health now because too few servers are healthy (see
+    /// [`set_panic_threshold`](Balancer::set_panic_threshold)).
+    fn in_panic(&self) -> bool {
+        self.fleet().in_panic()
+    }
+
     /// How many servers the balancer holds.
     #[inline]
     fn len(&self) -> usize {

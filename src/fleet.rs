@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::hash::{fast_range, rehash};
+use crate::health::PanicGate;
 use crate::{Error, PickError, Server};
 
 /// Steps of a fallback walk before it checks that some server is available at all.
@@ -85,6 +86,7 @@ impl Shares {
 pub struct Fleet {
     servers: Vec<Server>,
     index: HashMap<Arc<str>, usize>,
+    panic: PanicGate,
 }
 
 impl Fleet {
@@ -100,6 +102,7 @@ impl Fleet {
         let mut fleet = Fleet {
             servers: Vec::with_capacity(servers.size_hint().0),
             index: HashMap::with_capacity(servers.size_hint().0),
+            panic: PanicGate::default(),
         };
         for s in servers {
             fleet.push(s.into())?;
@@ -174,6 +177,7 @@ impl Fleet {
         let i = self.servers.len();
         self.index.insert(Arc::clone(server.id_arc()), i);
         self.servers.push(server);
+        self.panic.forget();
         Ok(i)
     }
 
@@ -181,6 +185,7 @@ impl Fleet {
     pub(crate) fn remove(&mut self, id: &str) -> Result<(usize, Server), Error> {
         let i = self.position(id).ok_or_else(|| Error::unknown(id))?;
         let server = self.servers.remove(i);
+        self.panic.forget();
         self.index.remove(id);
         for (j, s) in self.servers.iter().enumerate().skip(i) {
             self.index.insert(Arc::clone(s.id_arc()), j);
@@ -222,6 +227,35 @@ impl Fleet {
         self.servers[i].is_available()
     }
 
+    /// Whether the fleet is in panic: a threshold is set and fewer than that share of the
+    /// servers that are not draining are healthy. Cheap unless some server's marks changed
+    /// since the last call.
+    #[inline]
+    pub fn in_panic(&self) -> bool {
+        self.panic.in_panic(&self.servers)
+    }
+
+    /// Whether server `i` may take a new request: available, or in `panic` not draining.
+    #[inline]
+    pub(crate) fn usable(&self, i: usize, panic: bool) -> bool {
+        let s = &self.servers[i];
+        if panic {
+            !s.is_draining()
+        } else {
+            s.is_available()
+        }
+    }
+
+    /// The panic threshold's state.
+    pub(crate) fn panic_gate(&self) -> &PanicGate {
+        &self.panic
+    }
+
+    /// Takes the settings (the panic threshold) of `old`, the fleet this one replaces.
+    pub(crate) fn keep_settings_of(&mut self, old: &Fleet) {
+        self.panic = old.panic.clone();
+    }
+
     /// The error of a pick that found nothing: no servers at all, or none available.
     #[inline]
     pub(crate) fn none_error(&self) -> PickError {
@@ -239,19 +273,20 @@ impl Fleet {
         &self,
         walk: impl IntoIterator<Item = usize>,
     ) -> Result<&Server, PickError> {
+        let panic = self.in_panic();
         for (step, i) in walk.into_iter().enumerate() {
-            if self.servers[i].is_available() {
+            if self.usable(i, panic) {
                 return Ok(&self.servers[i]);
             }
-            if step == QUICK_WALK && !self.any_available() {
+            if step == QUICK_WALK && !self.any_usable(panic) {
                 break;
             }
         }
         Err(self.none_error())
     }
 
-    /// Writes the distinct available servers that `walk` meets into `out`, in the walk's
-    /// order, and returns how many. Past a short walk it stops as soon as every available
+    /// Writes the distinct available servers (in panic: those not draining) that `walk` meets
+    /// into `out`, in the walk's order, and returns how many. Past a short walk it stops as soon as every available
     /// server is found, so a long walk (a whole table) costs little when few are available.
     ///
     /// Up to [`MAX_CANDIDATES`](crate::MAX_CANDIDATES) it allocates nothing; a longer `out`
@@ -261,6 +296,7 @@ impl Fleet {
         let mut seen =
             (out.len() > crate::MAX_CANDIDATES).then(|| vec![0u64; self.len().div_ceil(64)]);
         let (mut n, mut want) = (0, out.len());
+        let panic = self.in_panic();
         for (step, i) in walk.into_iter().enumerate() {
             if n >= want {
                 break;
@@ -274,19 +310,22 @@ impl Fleet {
                     new
                 }
             };
-            if new && self.is_available(i) {
+            if new && self.usable(i, panic) {
                 out[n] = i;
                 n += 1;
             }
             if step == QUICK_WALK {
-                want = want.min(self.available_count());
+                let usable = (0..self.len()).filter(|&i| self.usable(i, panic)).count();
+                want = want.min(usable);
             }
         }
         n
     }
 
-    pub(crate) fn any_available(&self) -> bool {
-        self.servers.iter().any(Server::is_available)
+    /// Whether some server may take a request: one is available, or in `panic` one is not
+    /// draining.
+    pub(crate) fn any_usable(&self, panic: bool) -> bool {
+        (0..self.len()).any(|i| self.usable(i, panic))
     }
 }
 

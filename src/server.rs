@@ -220,10 +220,13 @@ impl Server {
 
     /// Sets or clears one mark.
     pub(crate) fn set_flag(&self, flag: u8, on: bool) {
-        if on {
-            self.state.flags.fetch_or(flag, Ordering::Relaxed);
+        let before = if on {
+            self.state.flags.fetch_or(flag, Ordering::Relaxed)
         } else {
-            self.state.flags.fetch_and(!flag, Ordering::Relaxed);
+            self.state.flags.fetch_and(!flag, Ordering::Relaxed)
+        };
+        if (before & flag != 0) != on {
+            crate::health::marks_changed();
         }
     }
 

@@ -311,6 +311,12 @@ impl Drop for Turn<'_> {
 }
 
 impl<B: Update + Clone> Shared<B> {
+    /// Sets the panic threshold (see [`Balancer::set_panic_threshold`]) in the writers' turn,
+    /// so that no update running meanwhile can drop it.
+    pub fn set_panic_threshold(&self, share: f64) -> Result<(), Error> {
+        self.update(|b| b.set_panic_threshold(share))
+    }
+
     /// Adds a server (see [`Update::add`]).
     pub fn add(&self, server: impl Into<Server>) -> Result<(), Error> {
         let server = server.into();

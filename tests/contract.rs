@@ -432,3 +432,64 @@ fn sync_drains_servers_listed_with_weight_zero() {
         );
     }
 }
+
+/// With a panic threshold, a fleet with too few healthy servers spreads over all of them
+/// (draining ones aside) instead of piling onto the survivors; with enough healthy, picks keep
+/// to the healthy; updates keep the threshold.
+#[test]
+fn below_the_panic_threshold_picks_ignore_health() {
+    for strategy in Strategy::all() {
+        let name = strategy.name();
+        let b = Shared::new(build(strategy, servers(10)));
+        assert!(b.snapshot().set_panic_threshold(1.5).is_err(), "{name}");
+        assert!(
+            b.snapshot().set_panic_threshold(f64::NAN).is_err(),
+            "{name}"
+        );
+        b.set_panic_threshold(0.5).unwrap();
+        let ids: Vec<String> = servers(10).iter().map(|s| s.id().into()).collect();
+        let spread_over = |b: &Shared<AnyBalancer>, n: usize| -> Vec<usize> {
+            let mut count = vec![0; 10];
+            let mut held = Vec::new();
+            for k in keys().take(n) {
+                let lease = b.acquire(&k).unwrap_or_else(|e| panic!("{name}: {e}"));
+                count[ids.iter().position(|id| id == lease.id()).unwrap()] += 1;
+                held.push(lease);
+            }
+            count
+        };
+        let spread = |b: &Shared<AnyBalancer>| spread_over(b, 2000);
+        // 6 of 10 healthy: above the threshold, only the healthy serve.
+        for id in &ids[6..] {
+            b.set_healthy(id, false).unwrap();
+        }
+        assert!(!b.snapshot().in_panic(), "{name}");
+        let count = spread(&b);
+        assert!(count[6..].iter().all(|&c| c == 0), "{name}: {count:?}");
+        // 1 of 10: panic, the load spreads over all ten (fill-first fills in order).
+        for id in &ids[1..6] {
+            b.set_healthy(id, false).unwrap();
+        }
+        assert!(b.snapshot().in_panic(), "{name}");
+        let count = spread(&b);
+        if strategy == Strategy::FillFirst(Default::default()) {
+            assert_eq!(count[1], 1000, "{name}: {count:?}");
+        } else {
+            assert!(count.iter().all(|&c| c > 20), "{name}: {count:?}");
+        }
+        // A draining server stays out, panic or not.
+        b.snapshot().servers()[3].set_draining(true);
+        assert_eq!(spread(&b)[3], 0, "{name}");
+        // Updates keep the threshold and the panic.
+        b.add(Server::new("10.9.0.99:80").with_capacity(1000))
+            .unwrap();
+        b.remove("10.9.0.99:80").unwrap();
+        assert_eq!(b.snapshot().panic_threshold(), 0.5, "{name}");
+        assert!(b.snapshot().in_panic(), "{name}");
+        // Off again: the one healthy server takes everything.
+        b.set_panic_threshold(0.0).unwrap();
+        assert!(!b.snapshot().in_panic(), "{name}");
+        let count = spread_over(&b, 500);
+        assert_eq!(count[0], 500, "{name}: {count:?}");
+    }
+}

@@ -273,20 +273,32 @@ impl BoundedLoad {
         total: u64,
         mut take: impl FnMut(usize, &Server, u64) -> bool,
     ) -> Result<usize, PickError> {
-        let servers = self.ring.servers();
+        let (servers, fleet) = (self.ring.servers(), self.ring.fleet());
+        // Read only once an unavailable server is met: free while every server is up.
+        let mut panic = None;
         for i in self.ring.clockwise(hash).take(servers.len()) {
             let s = &servers[i];
-            if s.is_available() && take(i, s, self.cap(total, s.weight(), self.weight_sum)) {
+            let open = s.is_available()
+                || (!s.is_draining() && *panic.get_or_insert_with(|| fleet.in_panic()));
+            if open && take(i, s, self.cap(total, s.weight(), self.weight_sum)) {
                 return Ok(i);
             }
         }
-        let healthy = weight_sum(&self.ring, Server::is_available);
+        let panic = fleet.in_panic();
+        let usable = |s: &Server| {
+            if panic {
+                !s.is_draining()
+            } else {
+                s.is_available()
+            }
+        };
+        let healthy = weight_sum(&self.ring, usable);
         if healthy == 0 {
-            return Err(self.ring.fleet().none_error());
+            return Err(fleet.none_error());
         }
         for i in self.ring.clockwise(hash) {
             let s = &servers[i];
-            if s.is_available() && take(i, s, self.cap(total, s.weight(), healthy)) {
+            if usable(s) && take(i, s, self.cap(total, s.weight(), healthy)) {
                 return Ok(i);
             }
         }

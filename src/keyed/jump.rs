@@ -197,7 +197,8 @@ impl Balancer for Jump {
 impl Update for Jump {
     /// Jump over `servers` in their order, with the same key hash.
     fn set_servers(&mut self, servers: Vec<Server>) -> Result<(), Error> {
-        *self = Jump::new(servers)?.with_hasher(self.hasher);
+        let old = std::mem::replace(self, Jump::new(servers)?.with_hasher(self.hasher));
+        self.fleet.keep_settings_of(&old.fleet);
         Ok(())
     }
 

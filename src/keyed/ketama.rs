@@ -297,8 +297,9 @@ impl Update for KetamaRing {
     /// A ring of the same flavour over `servers`, rebuilt as those libraries do: every
     /// server's number of points depends on the number of servers and the total weight.
     fn set_servers(&mut self, servers: Vec<Server>) -> Result<(), Error> {
-        *self =
-            KetamaRing::with_options(servers, KetamaOptions::default().with_flavor(self.flavor))?;
+        let options = KetamaOptions::default().with_flavor(self.flavor);
+        let old = std::mem::replace(self, KetamaRing::with_options(servers, options)?);
+        self.fleet.keep_settings_of(&old.fleet);
         Ok(())
     }
 }

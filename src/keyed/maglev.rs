@@ -324,8 +324,10 @@ impl Balancer for Maglev {
         if first.is_available() {
             return Ok(first);
         }
+        // The key's own server first: in panic it serves the key, healthy or not.
         let walk = self.following(slot).map(|s| self.table[s] as usize);
-        self.fleet.first_available(walk)
+        self.fleet
+            .first_available(std::iter::once(owner as usize).chain(walk))
     }
 
     fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {
@@ -345,7 +347,9 @@ impl Balancer for Maglev {
 impl Update for Maglev {
     /// A table of the same size over `servers`, with the same key hash.
     fn set_servers(&mut self, servers: Vec<Server>) -> Result<(), Error> {
-        *self = Maglev::with_options(servers, self.options)?.with_hasher(self.hasher);
+        let new = Maglev::with_options(servers, self.options)?.with_hasher(self.hasher);
+        let old = std::mem::replace(self, new);
+        self.fleet.keep_settings_of(&old.fleet);
         Ok(())
     }
 }

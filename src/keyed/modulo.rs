@@ -106,7 +106,8 @@ impl Balancer for Modulo {
 impl Update for Modulo {
     /// A fresh build over `servers` with the same key hash.
     fn set_servers(&mut self, servers: Vec<Server>) -> Result<(), Error> {
-        *self = Modulo::new(servers)?.with_hasher(self.hasher);
+        let old = std::mem::replace(self, Modulo::new(servers)?.with_hasher(self.hasher));
+        self.fleet.keep_settings_of(&old.fleet);
         Ok(())
     }
 }

@@ -155,8 +155,14 @@ impl Rendezvous {
         best
     }
 
-    /// The best healthy server that ranks after `after` (a score and an index), if any.
-    fn best_after(&self, hash: u64, after: Option<(f64, usize)>) -> Option<(f64, usize)> {
+    /// The best usable server (see [`Fleet::usable`]) that ranks after `after` (a score and
+    /// an index), if any.
+    fn best_after(
+        &self,
+        hash: u64,
+        after: Option<(f64, usize)>,
+        panic: bool,
+    ) -> Option<(f64, usize)> {
         let mut best: Option<(f64, usize)> = None;
         for i in 0..self.seeds.len() {
             let s = self.score(hash, i);
@@ -164,7 +170,7 @@ impl Rendezvous {
                 None => true,
                 Some((a, j)) => s < a || (s == a && i > j),
             };
-            if ranks_after && best.is_none_or(|(b, _)| s > b) && self.fleet.is_available(i) {
+            if ranks_after && best.is_none_or(|(b, _)| s > b) && self.fleet.usable(i, panic) {
                 best = Some((s, i));
             }
         }
@@ -227,7 +233,7 @@ impl Balancer for Rendezvous {
         match servers.get(self.best(hash)) {
             Some(s) if s.is_available() => Ok(s),
             Some(_) => self
-                .best_after(hash, None)
+                .best_after(hash, None, self.fleet.in_panic())
                 .map(|(_, i)| &servers[i])
                 .ok_or(PickError::NoHealthyServer),
             None => Err(PickError::NoServers),
@@ -238,9 +244,10 @@ impl Balancer for Rendezvous {
     /// take one pass each, allocation-free; more take one pass and a sort (O(n log n))
     /// instead of a pass per rank.
     fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {
+        let panic = self.fleet.in_panic();
         if out.len() > SORT_ABOVE {
             let mut scored: Vec<(f64, usize)> = (0..self.seeds.len())
-                .filter(|&i| self.fleet.is_available(i))
+                .filter(|&i| self.fleet.usable(i, panic))
                 .map(|i| (self.score(hash, i), i))
                 .collect();
             // Higher scores first; equal scores by index, as `best_after` ranks them.
@@ -254,7 +261,7 @@ impl Balancer for Rendezvous {
         let mut n = 0;
         let mut after = None;
         while n < out.len() {
-            let Some(next) = self.best_after(hash, after) else {
+            let Some(next) = self.best_after(hash, after, panic) else {
                 break;
             };
             out[n] = next.1;
@@ -272,7 +279,8 @@ impl Balancer for Rendezvous {
 impl Update for Rendezvous {
     /// Rendezvous over `servers`, with the same key hash.
     fn set_servers(&mut self, servers: Vec<Server>) -> Result<(), Error> {
-        *self = Rendezvous::new(servers)?.with_hasher(self.hasher);
+        let old = std::mem::replace(self, Rendezvous::new(servers)?.with_hasher(self.hasher));
+        self.fleet.keep_settings_of(&old.fleet);
         Ok(())
     }
 }

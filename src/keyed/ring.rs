@@ -459,11 +459,12 @@ impl Balancer for HashRing {
         if first.is_available() {
             return Ok(first);
         }
-        for (step, owner) in self.clockwise_from(i).enumerate().skip(1) {
-            if servers[owner].is_available() {
+        let panic = self.fleet.in_panic();
+        for (step, owner) in self.clockwise_from(i).enumerate() {
+            if self.fleet.usable(owner, panic) {
                 return Ok(&servers[owner]);
             }
-            if step == servers.len() && !self.fleet.any_available() {
+            if step == servers.len() && !self.fleet.any_usable(panic) {
                 break;
             }
         }
@@ -482,7 +483,9 @@ impl Balancer for HashRing {
 impl Update for HashRing {
     /// A fresh build over `servers` with the same options and key hash.
     fn set_servers(&mut self, servers: Vec<Server>) -> Result<(), Error> {
-        *self = HashRing::with_options(servers, self.options)?.with_hasher(self.hasher);
+        let new = HashRing::with_options(servers, self.options)?.with_hasher(self.hasher);
+        let old = std::mem::replace(self, new);
+        self.fleet.keep_settings_of(&old.fleet);
         Ok(())
     }
 

@@ -131,8 +131,15 @@ impl FillFirst {
         mut accept: impl FnMut(&Server) -> bool,
     ) -> Result<Lease<'_>, PickError> {
         let (mut accepted, mut refused) = (0, 0);
-        for (s, &capacity) in self.fleet.servers().iter().zip(&self.capacities) {
-            if s.is_available() {
+        let mut panic = None;
+        for (i, (s, &capacity)) in self
+            .fleet
+            .servers()
+            .iter()
+            .zip(&self.capacities)
+            .enumerate()
+        {
+            if self.open(i, &mut panic) {
                 if !accept(s) {
                     refused += 1;
                     continue;
@@ -151,10 +158,18 @@ impl FillFirst {
             .map(|i| Lease::begin(&self.fleet.servers()[i]))
     }
 
+    /// Whether server `i` may take a request: available, or in panic (read at most once per
+    /// call, and only once an unavailable server is met) not draining.
     #[inline]
-    fn has_room(&self, i: usize) -> bool {
+    fn open(&self, i: usize, panic: &mut Option<bool>) -> bool {
         let s = &self.fleet.servers()[i];
-        s.is_available() && s.in_flight() < self.capacities[i]
+        s.is_available()
+            || (!s.is_draining() && *panic.get_or_insert_with(|| self.fleet.in_panic()))
+    }
+
+    #[inline]
+    fn has_room(&self, i: usize, panic: &mut Option<bool>) -> bool {
+        self.open(i, panic) && self.fleet.servers()[i].in_flight() < self.capacities[i]
     }
 
     /// No healthy server (among those `eligible`) has room: the spill target, or the error.
@@ -162,8 +177,9 @@ impl FillFirst {
     fn overflowing(&self, mut eligible: impl FnMut(usize) -> bool) -> Result<usize, PickError> {
         let servers = self.fleet.servers();
         let mut best: Option<(usize, u64)> = None;
+        let mut panic = None;
         for (i, s) in servers.iter().enumerate() {
-            if !s.is_available() || !eligible(i) {
+            if !self.open(i, &mut panic) || !eligible(i) {
                 continue;
             }
             let n = s.in_flight();
@@ -193,7 +209,8 @@ impl Balancer for FillFirst {
     /// a slot.
     #[inline]
     fn pick_hash(&self, _hash: u64) -> Result<&Server, PickError> {
-        let i = match (0..self.fleet.len()).find(|&i| self.has_room(i)) {
+        let mut panic = None;
+        let i = match (0..self.fleet.len()).find(|&i| self.has_room(i, &mut panic)) {
             Some(i) => i,
             None => self.overflowing(|_| true)?,
         };
@@ -203,8 +220,15 @@ impl Balancer for FillFirst {
     /// Takes a slot on the first healthy server with room, by compare-exchange.
     #[inline]
     fn acquire_hash(&self, _hash: u64) -> Result<Lease<'_>, PickError> {
-        for (s, &capacity) in self.fleet.servers().iter().zip(&self.capacities) {
-            if s.is_available() {
+        let mut panic = None;
+        for (i, (s, &capacity)) in self
+            .fleet
+            .servers()
+            .iter()
+            .zip(&self.capacities)
+            .enumerate()
+        {
+            if self.open(i, &mut panic) {
                 if let Some(lease) = Lease::try_begin(s, capacity) {
                     return Ok(lease);
                 }
@@ -229,7 +253,8 @@ impl Balancer for FillFirst {
     /// [`Overflow::Spill`], the spill target, then the other healthy servers in order.
     fn candidates_hash(&self, _hash: u64, out: &mut [usize]) -> usize {
         let mut n = 0;
-        for i in (0..self.fleet.len()).filter(|&i| self.has_room(i)) {
+        let mut panic = None;
+        for i in (0..self.fleet.len()).filter(|&i| self.has_room(i, &mut panic)) {
             if n == out.len() {
                 return n;
             }
@@ -242,7 +267,8 @@ impl Balancer for FillFirst {
         let Ok(first) = self.overflowing(|_| true) else {
             return 0;
         };
-        let rest = (0..self.fleet.len()).filter(|&i| i != first && self.fleet.is_available(i));
+        let panic = self.fleet.in_panic();
+        let rest = (0..self.fleet.len()).filter(|&i| i != first && self.fleet.usable(i, panic));
         for i in std::iter::once(first).chain(rest) {
             if n == out.len() {
                 break;
@@ -257,7 +283,8 @@ impl Balancer for FillFirst {
 impl Update for FillFirst {
     /// The same overflow policy over `servers`.
     fn set_servers(&mut self, servers: Vec<Server>) -> Result<(), Error> {
-        *self = FillFirst::with_options(servers, self.options())?;
+        let old = std::mem::replace(self, FillFirst::with_options(servers, self.options())?);
+        self.fleet.keep_settings_of(&old.fleet);
         Ok(())
     }
 }

@@ -241,7 +241,11 @@ impl LeastLoaded {
             } else {
                 self.weighted_pair(r)
             };
-            match (servers[i].is_available(), servers[j].is_available()) {
+            let (mut ok_i, mut ok_j) = (servers[i].is_available(), servers[j].is_available());
+            if !(ok_i && ok_j) && self.fleet.in_panic() {
+                (ok_i, ok_j) = (!servers[i].is_draining(), !servers[j].is_draining());
+            }
+            match (ok_i, ok_j) {
                 // The pair came in random order, so a tie going to `i` favours nobody.
                 (true, true) => {
                     return Ok(match self.compare(&servers[j], &servers[i]) {
@@ -264,8 +268,9 @@ impl LeastLoaded {
         let mut state = self.random() | 1;
         let mut best: Option<usize> = None;
         let mut tied_weight = 0u64;
+        let panic = self.fleet.in_panic();
         for (i, s) in servers.iter().enumerate() {
-            if !s.is_available() {
+            if !self.fleet.usable(i, panic) {
                 continue;
             }
             let order = match best {
@@ -338,7 +343,8 @@ impl Balancer for LeastLoaded {
                 .then(a.cmp(&b))
                 .is_lt()
         };
-        let rest = (0..servers.len()).filter(|&i| i != first && servers[i].is_available());
+        let panic = self.fleet.in_panic();
+        let rest = (0..servers.len()).filter(|&i| i != first && self.fleet.usable(i, panic));
         if out.len() > crate::MAX_CANDIDATES {
             // Many ranks: one sort, O(n log n).
             let mut all: Vec<usize> = rest.collect();
@@ -375,7 +381,8 @@ impl Balancer for LeastLoaded {
 impl Update for LeastLoaded {
     /// The same options and random sequence over `servers`.
     fn set_servers(&mut self, servers: Vec<Server>) -> Result<(), Error> {
-        self.fleet = Fleet::new(servers)?;
+        let old = std::mem::replace(&mut self.fleet, Fleet::new(servers)?);
+        self.fleet.keep_settings_of(&old);
         self.shares = Shares::of(&self.fleet);
         Ok(())
     }

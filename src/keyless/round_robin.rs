@@ -156,8 +156,12 @@ impl RoundRobin {
     #[cold]
     fn skip_from(&self, mut pos: u64) -> Result<&Server, PickError> {
         const ATTEMPTS: usize = 4;
+        let panic = self.fleet.in_panic();
+        if self.fleet.usable(self.server_at(pos), panic) {
+            return Ok(&self.fleet.servers()[self.server_at(pos)]);
+        }
         for _ in 0..ATTEMPTS {
-            let (distance, i) = self.next_healthy(pos)?;
+            let (distance, i) = self.next_healthy(pos, panic)?;
             let taken = pos.wrapping_add(1);
             if self
                 .next
@@ -175,26 +179,26 @@ impl RoundRobin {
             // Other pickers moved on meanwhile: take a fresh slot.
             pos = self.next.0.fetch_add(1, Ordering::Relaxed);
             let i = self.server_at(pos);
-            if self.fleet.is_available(i) {
+            if self.fleet.usable(i, panic) {
                 return Ok(&self.fleet.servers()[i]);
             }
         }
         // Heavy contention: serve the next healthy slot without consuming the gap.
-        let (_, i) = self.next_healthy(pos)?;
+        let (_, i) = self.next_healthy(pos, panic)?;
         Ok(&self.fleet.servers()[i])
     }
 
-    /// The first slot after `pos` (at most one period on) whose server is healthy: its
-    /// distance from `pos` and its server.
-    fn next_healthy(&self, pos: u64) -> Result<(u64, usize), PickError> {
+    /// The first slot after `pos` (at most one period on) whose server is usable (available;
+    /// in `panic`, not draining): its distance from `pos` and its server.
+    fn next_healthy(&self, pos: u64, panic: bool) -> Result<(u64, usize), PickError> {
         let checked_all_at = self.fleet.len() as u64;
         for distance in 1..self.period {
             let i = self.server_at(pos.wrapping_add(distance));
-            if self.fleet.is_available(i) {
+            if self.fleet.usable(i, panic) {
                 return Ok((distance, i));
             }
             // Long gaps: make sure there is something to find before walking the period.
-            if distance == checked_all_at && !self.fleet.any_available() {
+            if distance == checked_all_at && !self.fleet.any_usable(panic) {
                 break;
             }
         }
@@ -233,7 +237,11 @@ impl Update for RoundRobin {
     /// The same rotation over `servers`, continuing at the current step with the same
     /// counter.
     fn set_servers(&mut self, servers: Vec<Server>) -> Result<(), Error> {
-        *self = Self::build(Fleet::new(servers)?, Arc::clone(&self.next))?;
+        let old = std::mem::replace(
+            self,
+            Self::build(Fleet::new(servers)?, Arc::clone(&self.next))?,
+        );
+        self.fleet.keep_settings_of(&old.fleet);
         Ok(())
     }
 }
