@@ -158,6 +158,33 @@ impl FillFirst {
             .map(|i| Lease::begin(&self.fleet.servers()[i]))
     }
 
+    /// The pick from server `start` on, the first unavailable one: the panic state decides
+    /// whether it may serve.
+    #[cold]
+    fn pick_from(&self, start: usize) -> Result<usize, PickError> {
+        let mut panic = None;
+        match (start..self.fleet.len()).find(|&i| self.has_room(i, &mut panic)) {
+            Some(i) => Ok(i),
+            None => self.overflowing(|_| true),
+        }
+    }
+
+    /// The lease from server `start` on, the first unavailable one (see [`Self::pick_from`]).
+    #[cold]
+    fn acquire_from(&self, start: usize) -> Result<Lease<'_>, PickError> {
+        let mut panic = None;
+        let servers = self.fleet.servers();
+        for i in start..servers.len() {
+            if self.open(i, &mut panic) {
+                if let Some(lease) = Lease::try_begin(&servers[i], self.capacities[i]) {
+                    return Ok(lease);
+                }
+            }
+        }
+        self.overflowing(|_| true)
+            .map(|i| Lease::begin(&servers[i]))
+    }
+
     /// Whether server `i` may take a request: available, or in panic (read at most once per
     /// call, and only once an unavailable server is met) not draining.
     #[inline]
@@ -209,33 +236,32 @@ impl Balancer for FillFirst {
     /// a slot.
     #[inline]
     fn pick_hash(&self, _hash: u64) -> Result<&Server, PickError> {
-        let mut panic = None;
-        let i = match (0..self.fleet.len()).find(|&i| self.has_room(i, &mut panic)) {
-            Some(i) => i,
-            None => self.overflowing(|_| true)?,
-        };
-        Ok(&self.fleet.servers()[i])
+        let servers = self.fleet.servers();
+        for (i, s) in servers.iter().enumerate() {
+            if !s.is_available() {
+                return self.pick_from(i).map(|i| &servers[i]);
+            }
+            if s.in_flight() < self.capacities[i] {
+                return Ok(s);
+            }
+        }
+        self.overflowing(|_| true).map(|i| &servers[i])
     }
 
     /// Takes a slot on the first healthy server with room, by compare-exchange.
     #[inline]
     fn acquire_hash(&self, _hash: u64) -> Result<Lease<'_>, PickError> {
-        let mut panic = None;
-        for (i, (s, &capacity)) in self
-            .fleet
-            .servers()
-            .iter()
-            .zip(&self.capacities)
-            .enumerate()
-        {
-            if self.open(i, &mut panic) {
-                if let Some(lease) = Lease::try_begin(s, capacity) {
-                    return Ok(lease);
-                }
+        let servers = self.fleet.servers();
+        for (i, (s, &capacity)) in servers.iter().zip(&self.capacities).enumerate() {
+            if !s.is_available() {
+                return self.acquire_from(i);
+            }
+            if let Some(lease) = Lease::try_begin(s, capacity) {
+                return Ok(lease);
             }
         }
         self.overflowing(|_| true)
-            .map(|i| Lease::begin(&self.fleet.servers()[i]))
+            .map(|i| Lease::begin(&servers[i]))
     }
 
     /// As [`acquire_hash`](Balancer::acquire_hash), passing over the servers `accept`

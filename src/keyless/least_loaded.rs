@@ -241,11 +241,7 @@ impl LeastLoaded {
             } else {
                 self.weighted_pair(r)
             };
-            let (mut ok_i, mut ok_j) = (servers[i].is_available(), servers[j].is_available());
-            if !(ok_i && ok_j) && self.fleet.in_panic() {
-                (ok_i, ok_j) = (!servers[i].is_draining(), !servers[j].is_draining());
-            }
-            match (ok_i, ok_j) {
+            match (servers[i].is_available(), servers[j].is_available()) {
                 // The pair came in random order, so a tie going to `i` favours nobody.
                 (true, true) => {
                     return Ok(match self.compare(&servers[j], &servers[i]) {
@@ -253,12 +249,39 @@ impl LeastLoaded {
                         _ => i,
                     });
                 }
-                (true, false) => return Ok(i),
-                (false, true) => return Ok(j),
-                (false, false) => {}
+                _ => {
+                    if let Some(k) = self.uneven_pair(i, j) {
+                        return Ok(k);
+                    }
+                }
             }
         }
         self.full_scan()
+    }
+
+    /// The less loaded of two servers; the pair came in random order, so a tie going to `i`
+    /// favours nobody.
+    #[inline]
+    fn lesser(&self, i: usize, j: usize) -> usize {
+        let servers = self.fleet.servers();
+        match self.compare(&servers[j], &servers[i]) {
+            Cmp::Less => j,
+            _ => i,
+        }
+    }
+
+    /// A pair with an unavailable server: the other, or in panic the lesser of those not
+    /// draining; `None` when neither may serve.
+    #[cold]
+    #[inline(never)]
+    fn uneven_pair(&self, i: usize, j: usize) -> Option<usize> {
+        let panic = self.fleet.in_panic();
+        match (self.fleet.usable(i, panic), self.fleet.usable(j, panic)) {
+            (true, true) => Some(self.lesser(i, j)),
+            (true, false) => Some(i),
+            (false, true) => Some(j),
+            (false, false) => None,
+        }
     }
 
     /// The least loaded healthy server; among equals, one chosen at random in proportion to
