@@ -174,9 +174,9 @@ impl FillFirst {
     fn acquire_from(&self, start: usize) -> Result<Lease<'_>, PickError> {
         let mut panic = None;
         let servers = self.fleet.servers();
-        for i in start..servers.len() {
+        for (i, s) in servers.iter().enumerate().skip(start) {
             if self.open(i, &mut panic) {
-                if let Some(lease) = Lease::try_begin(&servers[i], self.capacities[i]) {
+                if let Some(lease) = Lease::try_begin(s, self.capacities[i]) {
                     return Ok(lease);
                 }
             }
