@@ -221,12 +221,6 @@ impl Fleet {
         }
     }
 
-    /// Whether server `i` takes new requests (healthy, not draining).
-    #[inline]
-    pub(crate) fn is_available(&self, i: usize) -> bool {
-        self.servers[i].is_available()
-    }
-
     /// Whether the fleet is in panic: a threshold is set and fewer than that share of the
     /// servers that are not draining are healthy. Cheap unless some server's marks changed
     /// since the last call.

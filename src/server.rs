@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use crate::sync::{AtomicU8, AtomicU64};
+use crate::sync::{AtomicU8, AtomicU32, AtomicU64};
 
 use crate::Error;
 
@@ -69,6 +69,9 @@ struct Info {
     meta: Option<Arc<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>>,
 }
 
+/// A whole weight, in the millionths of [`ServerState::ramp`].
+pub(crate) const RAMP_WHOLE: u32 = 1_000_000;
+
 /// The marks that keep a server from new requests, one bit each, so that the pick's check is
 /// one load and one compare with zero.
 pub(crate) struct Flag;
@@ -82,6 +85,10 @@ impl Flag {
     pub(crate) const EJECTED: u8 = 4;
     /// Draining: no new requests, while those in flight finish.
     pub(crate) const DRAINING: u8 = 8;
+    /// In slow start: taking a growing share, [`ServerState::ramp`] of its weight's.
+    pub(crate) const RAMPING: u8 = 16;
+    /// The marks that keep a server from new requests.
+    pub(crate) const BLOCKING: u8 = Flag::UNHEALTHY | Flag::DRAINING;
     /// The marks of ill health.
     pub(crate) const UNHEALTHY: u8 = Flag::DOWN | Flag::FAILING | Flag::EJECTED;
 }
@@ -96,6 +103,8 @@ pub(crate) struct ServerState {
     in_flight: AtomicU64,
     /// `f64` bits of the last reported load.
     load: AtomicU64,
+    /// The share of its weight a server in slow start takes, in millionths.
+    ramp: AtomicU32,
 }
 
 impl Default for ServerState {
@@ -104,6 +113,7 @@ impl Default for ServerState {
             flags: AtomicU8::new(0),
             in_flight: AtomicU64::new(0),
             load: AtomicU64::new(0f64.to_bits()),
+            ramp: AtomicU32::new(RAMP_WHOLE),
         }
     }
 }
@@ -187,7 +197,42 @@ impl Server {
     /// out only available servers. New servers are available.
     #[inline]
     pub fn is_available(&self) -> bool {
+        self.state.flags.load(Ordering::Relaxed) & Flag::BLOCKING == 0
+    }
+
+    /// Whether the server carries no mark at all: available and past any slow start, so a
+    /// strategy may give it its whole share without a second look.
+    #[inline]
+    pub(crate) fn is_settled(&self) -> bool {
         self.state.flags.load(Ordering::Relaxed) == 0
+    }
+
+    /// The share of its weight the server takes now: below 1 during a slow start
+    /// ([`SlowStart`](crate::health::SlowStart)), 1 otherwise.
+    pub fn ramp(&self) -> f64 {
+        if self.state.flags.load(Ordering::Relaxed) & Flag::RAMPING == 0 {
+            return 1.0;
+        }
+        f64::from(self.state.ramp.load(Ordering::Relaxed)) / f64::from(RAMP_WHOLE)
+    }
+
+    /// The ramp in millionths of the weight (see [`ramp`](Server::ramp)).
+    #[inline]
+    pub(crate) fn ramp_millionths(&self) -> u32 {
+        if self.state.flags.load(Ordering::Relaxed) & Flag::RAMPING == 0 {
+            return RAMP_WHOLE;
+        }
+        self.state.ramp.load(Ordering::Relaxed)
+    }
+
+    /// Starts, moves or (with `None`) ends the server's slow start: a share in (0, 1].
+    pub(crate) fn set_ramp(&self, share: Option<f64>) {
+        if let Some(share) = share {
+            // In [0, 10⁶] after the clamp, so the cast is exact up to rounding.
+            let millionths = (share.clamp(0.0, 1.0) * f64::from(RAMP_WHOLE)).round() as u32;
+            self.state.ramp.store(millionths, Ordering::Relaxed);
+        }
+        self.set_flag(Flag::RAMPING, share.is_some());
     }
 
     /// Whether the server is healthy: not marked down by [`set_healthy`](Server::set_healthy),

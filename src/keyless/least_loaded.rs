@@ -8,6 +8,7 @@ use crate::sync::AtomicU64;
 
 use crate::fleet::Shares;
 use crate::hash::{fast_range, mix64};
+use crate::server::RAMP_WHOLE;
 use crate::{Balancer, Error, Fleet, PickError, Server, Update};
 
 /// The SplitMix64 increment.
@@ -202,6 +203,31 @@ impl LeastLoaded {
         }
     }
 
+    /// [`compare`](Self::compare) for a pair where a server is in slow start: each side's
+    /// weight counts at its ramp, and in-flight counts one more (Envoy's least-request cost
+    /// with slow start), so that an idle server in slow start does not win every pick.
+    #[cold]
+    fn compare_ramped(&self, a: &Server, b: &Server) -> Cmp {
+        let cost = |s: &Server| {
+            let weight = f64::from(s.weight()) * s.ramp();
+            match self.options.load_source {
+                LoadSource::InFlight => (s.in_flight() as f64 + 1.0) / weight,
+                LoadSource::Reported => s.load() / weight,
+            }
+        };
+        cost(a).partial_cmp(&cost(b)).unwrap_or(Cmp::Equal)
+    }
+
+    /// [`compare`](Self::compare), or [`compare_ramped`](Self::compare_ramped) when either
+    /// server is in slow start.
+    fn compare_any(&self, a: &Server, b: &Server) -> Cmp {
+        if a.ramp_millionths() < RAMP_WHOLE || b.ramp_millionths() < RAMP_WHOLE {
+            self.compare_ramped(a, b)
+        } else {
+            self.compare(a, b)
+        }
+    }
+
     #[inline]
     fn choose(&self) -> Result<usize, PickError> {
         match self.options.choice {
@@ -241,7 +267,7 @@ impl LeastLoaded {
             } else {
                 self.weighted_pair(r)
             };
-            match (servers[i].is_available(), servers[j].is_available()) {
+            match (servers[i].is_settled(), servers[j].is_settled()) {
                 // The pair came in random order, so a tie going to `i` favours nobody.
                 (true, true) => {
                     return Ok(match self.compare(&servers[j], &servers[i]) {
@@ -259,25 +285,21 @@ impl LeastLoaded {
         self.full_scan()
     }
 
-    /// The less loaded of two servers; the pair came in random order, so a tie going to `i`
-    /// favours nobody.
-    #[inline]
-    fn lesser(&self, i: usize, j: usize) -> usize {
-        let servers = self.fleet.servers();
-        match self.compare(&servers[j], &servers[i]) {
-            Cmp::Less => j,
-            _ => i,
-        }
-    }
-
-    /// A pair with an unavailable server: the other, or in panic the lesser of those not
-    /// draining; `None` when neither may serve.
+    /// A pair with a server that is unavailable or in slow start: the lesser of those that
+    /// may serve (in panic, those not draining), weights at their ramps; `None` when neither
+    /// may.
     #[cold]
     #[inline(never)]
     fn uneven_pair(&self, i: usize, j: usize) -> Option<usize> {
         let panic = self.fleet.in_panic();
         match (self.fleet.usable(i, panic), self.fleet.usable(j, panic)) {
-            (true, true) => Some(self.lesser(i, j)),
+            (true, true) => {
+                let servers = self.fleet.servers();
+                Some(match self.compare_any(&servers[j], &servers[i]) {
+                    Cmp::Less => j,
+                    _ => i,
+                })
+            }
             (true, false) => Some(i),
             (false, true) => Some(j),
             (false, false) => None,
@@ -298,7 +320,7 @@ impl LeastLoaded {
             }
             let order = match best {
                 None => Cmp::Less,
-                Some(b) => self.compare(s, &servers[b]),
+                Some(b) => self.compare_any(s, &servers[b]),
             };
             let w = u64::from(s.weight());
             match order {

@@ -6,6 +6,8 @@ use std::sync::atomic::Ordering;
 use crate::sync::AtomicU64;
 
 use super::smooth::smooth_order;
+use crate::hash::{fast_range, mix64};
+use crate::server::RAMP_WHOLE;
 use crate::{Balancer, Error, Fleet, PickError, Server, Update};
 
 no_options!(RoundRobin, RoundRobinOptions);
@@ -157,7 +159,7 @@ impl RoundRobin {
     fn skip_from(&self, mut pos: u64) -> Result<&Server, PickError> {
         const ATTEMPTS: usize = 4;
         let panic = self.fleet.in_panic();
-        if self.fleet.usable(self.server_at(pos), panic) {
+        if self.takes_slot(pos, panic) {
             return Ok(&self.fleet.servers()[self.server_at(pos)]);
         }
         for _ in 0..ATTEMPTS {
@@ -178,9 +180,8 @@ impl RoundRobin {
             }
             // Other pickers moved on meanwhile: take a fresh slot.
             pos = self.next.0.fetch_add(1, Ordering::Relaxed);
-            let i = self.server_at(pos);
-            if self.fleet.usable(i, panic) {
-                return Ok(&self.fleet.servers()[i]);
+            if self.takes_slot(pos, panic) {
+                return Ok(&self.fleet.servers()[self.server_at(pos)]);
             }
         }
         // Heavy contention: serve the next healthy slot without consuming the gap.
@@ -188,21 +189,40 @@ impl RoundRobin {
         Ok(&self.fleet.servers()[i])
     }
 
+    /// Whether slot `pos`'s server takes it: usable (available; in `panic`, not draining),
+    /// and, in slow start at a ramp r, for a share r of its slots (those whose mixed slot
+    /// number falls below r), so that it takes r × its weight's share.
+    fn takes_slot(&self, pos: u64, panic: bool) -> bool {
+        let i = self.server_at(pos);
+        if !self.fleet.usable(i, panic) {
+            return false;
+        }
+        let ramp = self.fleet.servers()[i].ramp_millionths();
+        ramp >= RAMP_WHOLE || fast_range(mix64(pos), u64::from(RAMP_WHOLE)) < u64::from(ramp)
+    }
+
     /// The first slot after `pos` (at most one period on) whose server is usable (available;
     /// in `panic`, not draining): its distance from `pos` and its server.
     fn next_healthy(&self, pos: u64, panic: bool) -> Result<(u64, usize), PickError> {
         let checked_all_at = self.fleet.len() as u64;
+        // The first usable slot (`pos`'s own too), in case slow starts turn every slot of the
+        // period down.
+        let own = self.server_at(pos);
+        let mut usable = self.fleet.usable(own, panic).then_some((0, own));
         for distance in 1..self.period {
-            let i = self.server_at(pos.wrapping_add(distance));
-            if self.fleet.usable(i, panic) {
-                return Ok((distance, i));
+            let at = pos.wrapping_add(distance);
+            if self.takes_slot(at, panic) {
+                return Ok((distance, self.server_at(at)));
+            }
+            if usable.is_none() && self.fleet.usable(self.server_at(at), panic) {
+                usable = Some((distance, self.server_at(at)));
             }
             // Long gaps: make sure there is something to find before walking the period.
             if distance == checked_all_at && !self.fleet.any_usable(panic) {
                 break;
             }
         }
-        Err(PickError::NoHealthyServer)
+        usable.ok_or(PickError::NoHealthyServer)
     }
 }
 
@@ -219,7 +239,7 @@ impl Balancer for RoundRobin {
             return Err(PickError::NoServers);
         };
         let i = self.server_in(slot as usize);
-        if self.fleet.is_available(i) {
+        if self.fleet.servers()[i].is_settled() {
             return Ok(&self.fleet.servers()[i]);
         }
         self.skip_from(pos)
