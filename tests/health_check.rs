@@ -1,7 +1,7 @@
 //! Active health checks: rise and fall counted exactly, probes that hang timed out without
 //! holding up a round or piling up threads, membership followed, picks kept off servers the
-//! checker marks, the spawned thread stopped promptly, and a real TCP probe against a
-//! loopback listener.
+//! checker marks, the spawned thread stopped promptly, and real TCP and HTTP probes against
+//! loopback listeners.
 
 use std::collections::HashMap;
 use std::net::TcpListener;
@@ -590,6 +590,92 @@ fn tcp_probe_follows_a_real_listener_going_away_and_coming_back() {
     );
 }
 
+#[cfg(feature = "http-probe")]
+#[test]
+fn http_probe_reads_the_status_of_a_loopback_responder() {
+    use loadring::health::{HttpProbe, Probe};
+    use std::io::{Read, Write};
+    use std::net::SocketAddr;
+
+    // Answers one connection per status, in order, then ends; records each request line.
+    let statuses = [200u16, 302, 503, 503, 200];
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let responder = thread::spawn(move || {
+        let mut requests = Vec::new();
+        for status in statuses {
+            let (mut stream, _) = listener.accept().unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(2)))
+                .unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap() == 1 {
+                head.push(byte[0]);
+            }
+            let head = String::from_utf8(head).unwrap();
+            requests.push(head.lines().next().unwrap_or_default().to_owned());
+            let reply = format!(
+                "HTTP/1.1 {status} X\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\
+                 Connection: close\r\n\r\n"
+            );
+            stream.write_all(reply.as_bytes()).unwrap();
+        }
+        requests
+    });
+
+    let shared = Shared::new(RoundRobin::new([Server::new("web").with_addr(addr)]).unwrap());
+    let probe = HttpProbe::new("/healthz").unwrap();
+    let options = options(1, 2).with_timeout(Duration::from_millis(500));
+    let checker = Checker::with_options(probe, options).unwrap();
+    let mut verdicts = Vec::new();
+    for _ in statuses {
+        checker.run_round(&shared);
+        verdicts.push(healthy(&shared, "web"));
+    }
+    // 200 and 302 pass (the redirect is not followed), two 503s mark it down, 200 brings it up.
+    assert_eq!(verdicts, [true, true, true, false, true]);
+    let requests = responder.join().unwrap();
+    assert_eq!(requests, ["GET /healthz HTTP/1.1"; 5]);
+
+    // The failure names the status; the listener is gone now, so the next probe fails too.
+    checker.run_round(&shared);
+    assert!(matches!(
+        status(&checker, "web").last,
+        Some(ProbeOutcome::Failed(_))
+    ));
+    let answered = HttpProbe::new("/")
+        .unwrap()
+        .probe(&Server::new("no-addr"), Duration::from_millis(100));
+    assert_eq!(
+        answered.unwrap_err().to_string(),
+        "server \"no-addr\" has no address"
+    );
+}
+
+#[cfg(feature = "http-probe")]
+#[test]
+fn http_probe_rejects_bad_paths_and_status_ranges() {
+    use loadring::health::HttpProbe;
+
+    for path in ["", "healthz", "/a b", "/a\nb"] {
+        assert!(
+            matches!(HttpProbe::new(path), Err(Error::InvalidOption { .. })),
+            "{path:?}"
+        );
+    }
+    let probe = HttpProbe::new("/ready?deep=1").unwrap();
+    for (low, high) in [(300, 200), (0, 200), (200, 600)] {
+        let range = low..=high;
+        let e = probe.clone().with_statuses(range.clone());
+        assert!(matches!(e, Err(Error::InvalidOption { .. })), "{range:?}");
+    }
+    assert_eq!(
+        probe.with_statuses(200..=204).unwrap().statuses(),
+        200..=204
+    );
+}
+
 #[test]
 fn options_out_of_range_are_errors_not_panics() {
     let probe = |_: &Server| true;
@@ -654,4 +740,6 @@ fn checker_types_are_send_and_sync() {
     assert_send_sync::<ProbeOutcome>();
     assert_send_sync::<RoundReport>();
     assert_send_sync::<TcpProbe>();
+    #[cfg(feature = "http-probe")]
+    assert_send_sync::<loadring::health::HttpProbe>();
 }

@@ -13,13 +13,18 @@
 //! - [`Probe`]: how a checker asks a server if it is well; `Fn(&Server) -> bool` closures are.
 //! - [`ProbeError`]: why a probe failed.
 //! - [`TcpProbe`]: passes when a TCP connection to the server's address opens in time.
+//! - `HttpProbe` (feature `http-probe`): passes when a GET on the address answers a good status.
 
 mod check;
 mod clock;
+#[cfg(feature = "http-probe")]
+mod http;
 mod probe;
 
 pub use check::{
     CheckOptions, CheckStatus, CheckTarget, Checker, CheckerHandle, ProbeOutcome, RoundReport,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
+#[cfg(feature = "http-probe")]
+pub use http::HttpProbe;
 pub use probe::{Probe, ProbeError, TcpProbe};
