@@ -87,10 +87,15 @@ impl Flag {
     pub(crate) const DRAINING: u8 = 8;
     /// In slow start: taking a growing share, [`ServerState::ramp`] of its weight's.
     pub(crate) const RAMPING: u8 = 16;
+    /// New from discovery and not yet checked ([`InitialHealth::Unhealthy`]): a health
+    /// check's rise or [`Server::set_healthy`] lifts it.
+    ///
+    /// [`InitialHealth::Unhealthy`]: crate::InitialHealth::Unhealthy
+    pub(crate) const UNCHECKED: u8 = 32;
     /// The marks that keep a server from new requests.
     pub(crate) const BLOCKING: u8 = Flag::UNHEALTHY | Flag::DRAINING;
     /// The marks of ill health.
-    pub(crate) const UNHEALTHY: u8 = Flag::DOWN | Flag::FAILING | Flag::EJECTED;
+    pub(crate) const UNHEALTHY: u8 = Flag::DOWN | Flag::FAILING | Flag::EJECTED | Flag::UNCHECKED;
 }
 
 /// The cells a server's clones share; aligned to a cache line so that counters of
@@ -245,8 +250,20 @@ impl Server {
     /// Marks the server healthy or not by hand; every balancer holding a clone sees it on its
     /// next pick. Health checks and outlier ejection keep marks of their own: the server is
     /// healthy when none of the three holds it down.
+    ///
+    /// Marking it healthy also lifts the wait of a server that discovery added unhealthy
+    /// until a first check ([`InitialHealth::Unhealthy`](crate::InitialHealth::Unhealthy)).
     pub fn set_healthy(&self, healthy: bool) {
-        self.set_flag(Flag::DOWN, !healthy);
+        if healthy {
+            self.set_flag(Flag::DOWN | Flag::UNCHECKED, false);
+        } else {
+            self.set_flag(Flag::DOWN, true);
+        }
+    }
+
+    /// Whether any of the marks `flags` is set.
+    pub(crate) fn has_flag(&self, flags: u8) -> bool {
+        self.state.flags.load(Ordering::Relaxed) & flags != 0
     }
 
     /// Whether the server is draining: it takes no new requests or keys, while those in

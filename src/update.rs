@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::server::Flag;
 use crate::{Balancer, Error, Server};
 
 /// A balancer whose servers can change: add, remove, reweight, or sync with the full list
@@ -209,7 +210,7 @@ pub(crate) fn merge(
         if let Some(mut s) = by_id.remove(&id) {
             // A new server's cells are its own: marking them now touches nothing live.
             if options.new_servers == InitialHealth::Unhealthy {
-                s.set_healthy(false);
+                s.set_flag(Flag::UNCHECKED, true);
             }
             if s.weight() == 0 {
                 report.draining += 1;

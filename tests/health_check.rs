@@ -743,3 +743,29 @@ fn checker_types_are_send_and_sync() {
     #[cfg(feature = "http-probe")]
     assert_send_sync::<loadring::health::HttpProbe>();
 }
+
+/// A server that discovery adds unhealthy until its first check comes up after `rise`
+/// passing probes, and not before; one that fails stays down.
+#[test]
+fn discovery_waits_for_the_checker_to_raise_a_new_server() {
+    use loadring::{InitialHealth, SyncOptions};
+    let shared = Shared::new(RoundRobin::new(["a"]).unwrap());
+    let options = SyncOptions::default().with_new_servers(InitialHealth::Unhealthy);
+    shared.sync(["a", "b", "c"], options).unwrap();
+    let script = Script::default();
+    script.set("c", false);
+    let checker = Checker::with_options(
+        script.probe(),
+        CheckOptions::default().with_rise(2).with_fall(2),
+    )
+    .unwrap();
+    let healthy = |id: &str| shared.snapshot().server(id).unwrap().is_healthy();
+    assert!(!healthy("b") && !healthy("c"));
+    checker.run_round(&shared);
+    assert!(!healthy("b"), "one pass of two");
+    checker.run_round(&shared);
+    assert!(healthy("b") && !healthy("c") && healthy("a"));
+    // By hand works too.
+    shared.set_healthy("c", true).unwrap();
+    assert!(!healthy("c"), "the checker's own mark holds until it rises");
+}

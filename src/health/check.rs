@@ -319,11 +319,17 @@ struct Entry {
 
 impl Entry {
     fn new(server: Server) -> Self {
+        // Discovery may add a server unhealthy until its first check: the checker takes it
+        // over as failing, and it must rise.
+        if server.has_flag(Flag::UNCHECKED) {
+            server.set_flag(Flag::FAILING, true);
+        }
+        let failing = server.has_flag(Flag::FAILING);
         Entry {
             server,
             successes: 0,
             failures: 0,
-            failing: false,
+            failing,
             last: None,
             last_at: None,
             busy: Arc::default(),
@@ -659,7 +665,7 @@ impl Checker {
             e.failures = 0;
             if e.failing && e.successes >= self.options.rise {
                 e.failing = false;
-                e.server.set_flag(Flag::FAILING, false);
+                e.server.set_flag(Flag::FAILING | Flag::UNCHECKED, false);
                 report.marked_up += 1;
             }
         } else {
