@@ -97,6 +97,14 @@
 //!   [`Server`], every options type and [`SyncOptions`].
 //! - `ketama`: `KetamaRing`, `KetamaFlavor`, `KetamaOptions` and `ketama_hash`, with the
 //!   `md-5` crate.
+//! - `http-probe`: `health::HttpProbe`, an HTTP GET health check, with the `ureq` crate
+//!   (plain HTTP, no TLS).
+//!
+//! # Lifecycle
+//!
+//! The [`health`] module keeps servers out of rotation the way proxies do: active health
+//! checks with rise and fall, draining apart from health, a panic threshold, and slow start;
+//! every strategy obeys them through the servers' marks.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations)]
