@@ -66,20 +66,26 @@ impl PanicGate {
         self.seen.store(u64::MAX, Ordering::Relaxed);
     }
 
-    /// Whether the fleet `servers` is in panic now.
+    /// Whether the fleet `servers` is in panic now: two loads and a compare while no mark
+    /// changed since the last count.
     #[inline]
     pub(crate) fn in_panic(&self, servers: &[Server]) -> bool {
         let threshold = self.threshold.load(Ordering::Relaxed);
-        threshold != 0 && self.counted(servers, threshold)
-    }
-
-    #[cold]
-    fn counted(&self, servers: &[Server], threshold: u32) -> bool {
+        if threshold == 0 {
+            return false;
+        }
+        // 63 bits: `seen` keeps the last bit for the answer, and u64::MAX for "never".
         let changes = MARKS_CHANGED.load(Ordering::Acquire) & (u64::MAX >> 1);
         let seen = self.seen.load(Ordering::Relaxed);
-        if seen != u64::MAX && seen >> 1 == changes {
+        if seen >> 1 == changes && seen != u64::MAX {
             return seen & 1 == 1;
         }
+        self.recount(servers, threshold, changes)
+    }
+
+    /// Counts the healthy share anew, for the count of mark changes `changes`.
+    #[cold]
+    fn recount(&self, servers: &[Server], threshold: u32, changes: u64) -> bool {
         let (mut serving, mut healthy) = (0u64, 0u64);
         for s in servers.iter().filter(|s| !s.is_draining()) {
             serving += 1;
