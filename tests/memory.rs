@@ -47,7 +47,13 @@ fn a_100k_server_ring_builds_within_a_quarter_over_its_tables() {
     PEAK.store(before, Ordering::Relaxed);
     let ring = HashRing::new(servers).unwrap();
     let transient = PEAK.load(Ordering::Relaxed) - before;
+    let kept = HELD.load(Ordering::Relaxed) - before;
     let tables = ring.table_bytes();
+    // What the ring keeps is its tables and the fleet's id index: `table_bytes` tells true.
+    assert!(
+        tables <= kept && kept <= tables + tables / 20,
+        "{kept} vs {tables}"
+    );
     eprintln!(
         "100,000 servers: {} MB of tables, {} MB at the peak of the build",
         tables >> 20,

@@ -413,6 +413,43 @@ mod tests {
     use crate::{BalancerExt, RingOptions};
     use proptest::prelude::*;
 
+    /// A walk that finds every server full while racing acquires keep changing the count
+    /// walks again with the new count, exactly `RACING_WALKS` more times, then gives its
+    /// place in the count back; one that succeeds on a re-walk holds its lease.
+    #[test]
+    fn a_lease_rewalks_as_often_as_racing_acquires_change_the_count() {
+        let b = BoundedLoad::new(["a", "b"]).unwrap();
+        let mut walks = 0;
+        let err = b
+            .leasing(|_| {
+                walks += 1;
+                b.leased.fetch_add(1, Ordering::AcqRel); // a racing acquire takes a lease
+                Err(PickError::Saturated)
+            })
+            .unwrap_err();
+        assert_eq!(err, PickError::Saturated);
+        assert_eq!(walks, RACING_WALKS + 1);
+        assert_eq!(
+            b.in_flight(),
+            u64::from(RACING_WALKS) + 1,
+            "only the racers' count stays"
+        );
+
+        let b = BoundedLoad::new(["a", "b"]).unwrap();
+        let mut walks = 0;
+        let lease = b.leasing(|_| {
+            walks += 1;
+            if walks == 1 {
+                b.leased.fetch_add(1, Ordering::AcqRel);
+                Err(PickError::Saturated)
+            } else {
+                Ok(0)
+            }
+        });
+        assert_eq!(lease.unwrap().id(), "a");
+        assert_eq!(walks, 2);
+    }
+
     fn ids(n: usize) -> Vec<String> {
         (0..n)
             .map(|i| format!("10.4.{}.{}:80", i / 256, i % 256))

@@ -665,6 +665,21 @@ mod tests {
         assert_eq!(ring.pick_hash(2).unwrap().id(), "b");
     }
 
+    /// A clockwise walk ends after one lap: on two servers with one point each it meets
+    /// each owner once.
+    #[test]
+    fn a_clockwise_walk_ends_after_one_lap() {
+        let ring =
+            HashRing::with_options(["a", "b"], RingOptions::default().with_points_per_weight(1))
+                .unwrap();
+        for start in 0..2 {
+            let mut owners: Vec<usize> = ring.clockwise_from(start).collect();
+            assert_eq!(owners.len(), 2, "from point {start}");
+            owners.sort();
+            assert_eq!(owners, [0, 1]);
+        }
+    }
+
     #[test]
     fn single_server_ring() {
         let ring = HashRing::new(["solo"]).unwrap();
