@@ -3,7 +3,7 @@
 //! `tests/loom.rs` checks every interleaving of the crate's own code.
 
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicU8, AtomicU64};
+pub(crate) use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64};
 
 #[cfg(not(loom))]
 pub(crate) use parking_lot::{Mutex, MutexGuard};
@@ -20,7 +20,7 @@ pub(crate) type Loaded<T> = arc_swap::Guard<std::sync::Arc<T>>;
 pub(crate) type Cache<'a, T> = arc_swap::Cache<&'a ArcSwap<T>, std::sync::Arc<T>>;
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicU8, AtomicU64};
+pub(crate) use loom::sync::atomic::{AtomicU8, AtomicU32, AtomicU64};
 
 #[cfg(loom)]
 pub(crate) use model::{ArcSwap, Cache, Loaded, Mutex, MutexGuard};
