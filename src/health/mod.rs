@@ -10,7 +10,7 @@
 //! - [`Outcome`]: how one request ended (success or failure) and how long it took.
 //! - [`Started`]: when a request started, on a detector's clock.
 //! - [`OutlierDetector`]: ejects servers that fail too much, with Envoy's rules, and feeds
-//!   each server's peak-EWMA latency estimate.
+//!   each server's peak-EWMA latency ([`LoadSource::PeakEwma`](crate::LoadSource::PeakEwma)).
 //! - [`OutlierOptions`]: the detector's options, with Envoy's defaults.
 //! - [`ServerSource`]: what a detector sweeps: a balancer, a `Shared` one, a fleet.
 //! - [`Evaluation`]: what one sweep did.

@@ -7,7 +7,8 @@ use std::time::Duration;
 /// The service decides what a failure is (a 5xx answer, a refused connection, a timeout:
 /// what Envoy counts as a "5xx" for its outlier detection) and reports it with
 /// [`OutlierDetector::record`](crate::health::OutlierDetector::record). The latency feeds
-/// the server's peak-EWMA estimate.
+/// the server's peak-EWMA estimate (see
+/// [`LoadSource::PeakEwma`](crate::LoadSource::PeakEwma)).
 ///
 /// Make one from a latency the service measured ([`success`](Outcome::success),
 /// [`failure`](Outcome::failure), [`new`](Outcome::new)), or let the detector time the

@@ -91,7 +91,8 @@ pub struct OutlierOptions {
     /// The requests a server must have had in the interval for its failure percentage to
     /// count: 50.
     pub failure_percentage_request_volume: u32,
-    /// The time constant `τ` of the peak-EWMA latency estimate: 10 s, tower's and Linkerd's
+    /// The time constant `τ` of the peak-EWMA latency estimate (see
+    /// [`LoadSource::PeakEwma`](crate::LoadSource::PeakEwma)): 10 s, tower's and Linkerd's
     /// choice. Above zero.
     #[cfg_attr(feature = "serde", serde(with = "duration_text"))]
     pub latency_decay: Duration,
@@ -400,7 +401,9 @@ struct State {
 /// # The latency estimate
 ///
 /// Every report also feeds the server's peak-EWMA latency estimate (tower's and Finagle's:
-/// see [`latency`](Self::latency)).
+/// see [`latency`](Self::latency)), which
+/// [`LoadSource::PeakEwma`](crate::LoadSource::PeakEwma) reads, so least-loaded balancing
+/// steers away from a slow server before it fails.
 ///
 /// # A request path
 ///

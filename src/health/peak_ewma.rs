@@ -1,5 +1,5 @@
 //! Peak-EWMA latency (Finagle's `PeakEwma`, tower's `load::PeakEwma`), kept in two cells of
-//! each server: the estimate `E` and the time of its last sample in units of `τ`.
+//! each server and compared without a clock.
 //!
 //! # The estimate
 //!
@@ -21,15 +21,31 @@
 //! count failures as any other answer; gRPC's weighted round-robin also penalises errors.)
 //! Estimates are capped at 2⁶⁴ ns (584 years), so a long run of failures cannot overflow.
 //!
+//! # Compared without a clock
+//!
+//! Each server keeps `E` and `s / τ`. The cost of a server is tower's, per unit of weight:
+//! `V(t) · (in_flight + 1) / weight`. Two costs compare the same at every moment `t` (both
+//! decay by the same factor), so a pick compares them at the later of the two samples'
+//! times: the later-sampled server's `E` against the other's `E` decayed by
+//! `e^-(s_late - s_early)/τ`. A pick needs neither the time nor `τ`, and a server that has had
+//! no sample for a while is compared with its decayed estimate, as tower's reads decay it.
+//!
+//! A server with no sample yet (`E = 0`) is compared as Finagle does: idle, it comes before
+//! every sampled server (it gets a first request); busy, after every sampled one (one
+//! request at a time until its first answer). Among themselves such servers go by
+//! `(in_flight + 1) / weight`.
+//!
 //! # Costs
 //!
 //! `e^-x` for `x < 1/32` (a busy server's samples are milliseconds apart, `τ` seconds) is
 //! five terms of its series, within 3·10⁻¹⁰ of the exact value; beyond, `f64::exp`. A
-//! report is then a few multiplications.
+//! report is then a few multiplications; a pick's comparison too.
 //!
 //! Reports race without a lock: two reports on one server at the same moment may lose one
 //! of the two samples (or pair one's `E` with the other's time); the estimate stays between
 //! the samples' values.
+
+use std::cmp::Ordering;
 
 use crate::Server;
 
@@ -76,6 +92,38 @@ pub(crate) fn observe(server: &Server, latency: u64, t: f64, success: bool) {
 pub(crate) fn value(server: &Server, t: f64) -> Option<f64> {
     let (estimate, at) = server.latency_estimate();
     (estimate > 0.0).then(|| estimate * decay(t - at))
+}
+
+/// Orders two servers by their peak-EWMA cost at any one moment (see the module docs).
+#[inline]
+pub(crate) fn compare(a: &Server, b: &Server) -> Ordering {
+    let (ea, sa) = a.latency_estimate();
+    let (eb, sb) = b.latency_estimate();
+    let (ia, ib) = (a.in_flight(), b.in_flight());
+    // (in_flight + 1) / weight, cross-multiplied: a's factor over b's is fa / fb. (Counts
+    // of requests in flight are far below 2⁶³: through `i64`, a conversion is one
+    // instruction.)
+    let fa = (ia as i64 as f64 + 1.0) * f64::from(b.weight());
+    let fb = (ib as i64 as f64 + 1.0) * f64::from(a.weight());
+    match (ea > 0.0, eb > 0.0) {
+        (true, true) => {
+            // Both at the later sample's time: the earlier one decays.
+            let (ca, cb) = if sa >= sb {
+                (ea * fa, eb * decay(sa - sb) * fb)
+            } else {
+                (ea * decay(sb - sa) * fa, eb * fb)
+            };
+            ca.total_cmp(&cb)
+        }
+        (false, false) => {
+            // Idle before busy, then by requests per unit of weight.
+            (ia != 0).cmp(&(ib != 0)).then(fa.total_cmp(&fb))
+        }
+        (false, true) if ia == 0 => Ordering::Less,
+        (false, true) => Ordering::Greater,
+        (true, false) if ib == 0 => Ordering::Greater,
+        (true, false) => Ordering::Less,
+    }
 }
 
 #[cfg(test)]
@@ -162,5 +210,41 @@ mod tests {
         let t = Server::new("t");
         observe(&t, 5, at(0.0), false);
         assert_eq!(estimate_at(&t, 0.0), 5.0);
+    }
+
+    #[test]
+    fn costs_compare_at_one_moment_without_a_clock() {
+        let (fast, slow) = (Server::new("fast"), Server::new("slow"));
+        observe(&slow, 100, at(0.0), true);
+        observe(&fast, 10, at(30.0), true);
+        // At 30 s the slow one is worth 100 / e³ ≈ 4.98 < 10.
+        assert_eq!(compare(&slow, &fast), Ordering::Less);
+        assert_eq!(compare(&fast, &slow), Ordering::Greater);
+        observe(&fast, 10, at(10.0), true);
+        let fresh = Server::new("fresh");
+        observe(&fresh, 100, at(10.0), true);
+        assert_eq!(compare(&fresh, &fast), Ordering::Greater);
+        // Requests in flight multiply the cost, weights divide it.
+        let _lease = crate::Lease::begin(&fast);
+        let _lease2 = crate::Lease::begin(&fast);
+        let heavy = Server::new("heavy").with_weight(40);
+        observe(&heavy, 100, at(10.0), true);
+        assert_eq!(compare(&heavy, &fast), Ordering::Less); // 100/40 < 10 × 3
+        assert_eq!(compare(&fast, &heavy), Ordering::Greater);
+    }
+
+    #[test]
+    fn servers_without_samples_probe_one_request_at_a_time() {
+        let (new, old) = (Server::new("new"), Server::new("old"));
+        observe(&old, 1_000_000_000, at(0.0), true);
+        assert_eq!(compare(&new, &old), Ordering::Less);
+        assert_eq!(compare(&old, &new), Ordering::Greater);
+        let lease = crate::Lease::begin(&new);
+        assert_eq!(compare(&new, &old), Ordering::Greater);
+        assert_eq!(compare(&old, &new), Ordering::Less);
+        let other = Server::new("other");
+        assert_eq!(compare(&other, &new), Ordering::Less);
+        drop(lease);
+        assert_eq!(compare(&other, &new), Ordering::Equal);
     }
 }
