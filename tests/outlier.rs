@@ -343,6 +343,43 @@ fn the_cap_holds_when_every_server_fails() {
 }
 
 #[test]
+fn the_cap_holds_with_reports_and_sweeps_racing_on_threads() {
+    // Four threads fail every request on every server while a fifth sweeps, moving the
+    // clock on: one server of 10 at most, at every sweep and at the end.
+    let rr = RoundRobin::new(ids(10)).unwrap();
+    let options = OutlierOptions::default()
+        .with_interval(secs(1))
+        .with_base_ejection_time(secs(2))
+        .with_enforcing_failure_percentage(true)
+        .with_failure_percentage_request_volume(10);
+    let (d, clock) = detector(options);
+    d.evaluate(&rr);
+    std::thread::scope(|scope| {
+        for t in 0..4 {
+            let (d, rr) = (&d, &rr);
+            scope.spawn(move || {
+                for k in 0..20_000 {
+                    let s = &rr.servers()[(k + t) % 10];
+                    d.record(s, Outcome::failure(LATENCY));
+                }
+            });
+        }
+        let (d, rr, clock) = (&d, &rr, &clock);
+        scope.spawn(move || {
+            for _ in 0..200 {
+                clock.advance(secs(1));
+                let out = d.evaluate(rr);
+                assert!(out.ejected_now <= 1, "{out:?}");
+                assert!(d.stats().ejected <= 1);
+            }
+        });
+    });
+    let stats = d.stats();
+    assert_eq!(stats.ejected, ejected(rr.servers(), &d));
+    assert!(stats.ejected <= 1 && stats.ejections > 0, "{stats:?}");
+}
+
+#[test]
 fn ring_picks_pass_an_ejected_server_by_and_its_keys_come_back() {
     let ring = Shared::new(HashRing::new(ids(10)).unwrap());
     let (d, clock) = detector(OutlierOptions::default());
