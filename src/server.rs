@@ -98,8 +98,9 @@ impl Flag {
     pub(crate) const UNHEALTHY: u8 = Flag::DOWN | Flag::FAILING | Flag::EJECTED | Flag::UNCHECKED;
 }
 
-/// The cells a server's clones share; aligned to a cache line so that counters of
-/// neighbouring servers do not contend.
+/// The cells a server's clones share; aligned to a cache line (and within one: 45 bytes of
+/// 64) so that counters of neighbouring servers do not contend, and a request's outcome
+/// touches one line.
 #[repr(align(64))]
 #[derive(Debug)]
 pub(crate) struct ServerState {
@@ -110,6 +111,16 @@ pub(crate) struct ServerState {
     load: AtomicU64,
     /// The share of its weight a server in slow start takes, in millionths.
     ramp: AtomicU32,
+    /// Failures reported in a row since the last success (outlier detection).
+    failure_run: AtomicU32,
+    /// Outcomes reported since the detector's last sweep: requests in the low 32 bits,
+    /// failures in the high 32, so that a report is one addition.
+    window: AtomicU64,
+    /// `f64` bits of the peak-EWMA latency estimate `E` in nanoseconds, as of its last sample
+    /// (0: no sample yet). See `health::peak_ewma`.
+    latency: AtomicU64,
+    /// `f64` bits of the time of that sample, in units of the decay `τ`.
+    latency_at: AtomicU64,
 }
 
 impl Default for ServerState {
@@ -119,9 +130,17 @@ impl Default for ServerState {
             in_flight: AtomicU64::new(0),
             load: AtomicU64::new(0f64.to_bits()),
             ramp: AtomicU32::new(RAMP_WHOLE),
+            failure_run: AtomicU32::new(0),
+            window: AtomicU64::new(0),
+            latency: AtomicU64::new(0f64.to_bits()),
+            latency_at: AtomicU64::new(0f64.to_bits()),
         }
     }
 }
+
+/// One failure in a server's outcome window (the high half of [`ServerState::window`]),
+/// and the request it counts as (the low half).
+const WINDOW_FAILURE: u64 = 1 << 32 | 1;
 
 impl Server {
     /// A healthy server with weight 1, no capacity limit and cells of its own; its address is
@@ -369,6 +388,69 @@ impl Server {
             .in_flight
             .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |n| n.checked_sub(1));
     }
+
+    /// The identity of the cells: equal for clones, distinct for servers that do not share
+    /// them, for as long as a clone lives.
+    pub(crate) fn cells_key(&self) -> usize {
+        Arc::as_ptr(&self.state) as usize
+    }
+
+    /// Counts a successful request in the outcome window and ends the run of failures.
+    #[inline]
+    pub(crate) fn count_success(&self) {
+        let s = &*self.state;
+        s.window.fetch_add(1, Ordering::Relaxed);
+        // A load first: a healthy server's line is not written twice a request.
+        if s.failure_run.load(Ordering::Relaxed) != 0 {
+            s.failure_run.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts a failed request in the outcome window and returns the length of the run of
+    /// failures it extends (it wraps after 2³² in a row).
+    #[inline]
+    pub(crate) fn count_failure(&self) -> u32 {
+        let s = &*self.state;
+        s.window.fetch_add(WINDOW_FAILURE, Ordering::Relaxed);
+        s.failure_run
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_add(1)
+    }
+
+    /// Failures reported in a row since the last success.
+    pub(crate) fn failure_run(&self) -> u32 {
+        self.state.failure_run.load(Ordering::Relaxed)
+    }
+
+    /// Ends the run of failures (after an ejection, or a return to service).
+    pub(crate) fn reset_failure_run(&self) {
+        self.state.failure_run.store(0, Ordering::Relaxed);
+    }
+
+    /// The requests and failures counted since the last call, and a fresh window.
+    pub(crate) fn take_window(&self) -> (u32, u32) {
+        let w = self.state.window.swap(0, Ordering::Relaxed);
+        (w as u32, (w >> 32) as u32)
+    }
+
+    /// The peak-EWMA latency estimate as of its last sample, in nanoseconds (0 before a
+    /// first sample), and the time of that sample in units of the decay.
+    #[inline]
+    pub(crate) fn latency_estimate(&self) -> (f64, f64) {
+        let s = &*self.state;
+        (
+            f64::from_bits(s.latency.load(Ordering::Relaxed)),
+            f64::from_bits(s.latency_at.load(Ordering::Relaxed)),
+        )
+    }
+
+    /// Stores a new latency estimate and the time of its sample.
+    #[inline]
+    pub(crate) fn set_latency_estimate(&self, estimate: f64, at: f64) {
+        let s = &*self.state;
+        s.latency.store(estimate.to_bits(), Ordering::Relaxed);
+        s.latency_at.store(at.to_bits(), Ordering::Relaxed);
+    }
 }
 
 impl fmt::Debug for Server {
@@ -521,6 +603,32 @@ mod tests {
     fn a_server_stays_small_for_the_lease_path() {
         // Shared's leases clone and drop a server on every request.
         assert_eq!(std::mem::size_of::<Server>(), 24);
+    }
+
+    #[test]
+    #[cfg(not(loom))]
+    fn the_shared_cells_fit_one_cache_line() {
+        assert_eq!(std::mem::size_of::<ServerState>(), 64);
+        assert_eq!(std::mem::align_of::<ServerState>(), 64);
+    }
+
+    #[test]
+    fn outcomes_count_in_the_window_and_the_run() {
+        let s = Server::new("a");
+        assert_eq!((s.count_failure(), s.count_failure()), (1, 2));
+        s.clone().count_success();
+        assert_eq!(
+            s.failure_run(),
+            0,
+            "a success ends the run, through a clone too"
+        );
+        assert_eq!(s.count_failure(), 1);
+        assert_eq!(s.take_window(), (4, 3));
+        assert_eq!(s.take_window(), (0, 0));
+        assert_eq!(s.failure_run(), 1, "the run outlives the window");
+        s.reset_failure_run();
+        assert_eq!(s.failure_run(), 0);
+        assert_eq!(s.latency_estimate(), (0.0, 0.0));
     }
 
     #[test]

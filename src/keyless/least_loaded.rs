@@ -8,6 +8,7 @@ use crate::sync::AtomicU64;
 
 use crate::fleet::Shares;
 use crate::hash::{fast_range, mix64};
+use crate::health::peak_ewma;
 use crate::server::RAMP_WHOLE;
 use crate::{Balancer, Error, Fleet, PickError, Server, Update};
 
@@ -47,6 +48,22 @@ pub enum LoadSource {
     /// The figure last reported with [`Server::report_load`] or
     /// [`Balancer::report_load`] (CPU, queue length, latency…); 0 until then.
     Reported,
+    /// Peak-EWMA latency times requests in flight, tower's and Finagle's cost:
+    /// `latency × (in_flight + 1) / weight`, where `latency` is the server's peak-EWMA
+    /// estimate fed by the outcomes that an
+    /// [`OutlierDetector`](crate::health::OutlierDetector) records. A slow answer raises
+    /// the estimate at once; faster ones bring it down over the detector's
+    /// [`latency_decay`](crate::health::OutlierOptions::latency_decay) `τ`, and a server
+    /// that gets no requests decays toward zero, so it is tried again. A server slowing
+    /// down draws fewer requests before it fails.
+    ///
+    /// A server with no outcome yet takes one request at a time until its first answer (it
+    /// comes before every server with an estimate while it is idle, after them while busy).
+    /// A failure counts as at least twice the estimate, so a server that fails fast does
+    /// not draw the traffic. A comparison reads no clock and costs a few multiplications
+    /// (an exponential when the two servers' last samples are far apart in time); these
+    /// picks run out of line, so the other sources' picks are as they were.
+    PeakEwma,
 }
 
 /// Options of a [`LeastLoaded`].
@@ -67,7 +84,7 @@ pub enum LoadSource {
 pub struct LeastLoadedOptions {
     /// Two random choices (default) or a full scan.
     pub choice: Choice,
-    /// Requests in flight (default) or reported loads.
+    /// Requests in flight (default), reported loads, or peak-EWMA latency.
     pub load_source: LoadSource,
     /// The seed of the random draws, for reproducible picks; `None` (default) seeds them at
     /// random.
@@ -103,11 +120,13 @@ struct Rng(AtomicU64);
 /// Least loaded: the server with the least load per unit of weight, so a server of weight
 /// 2 is as loaded with 4 requests as one of weight 1 with 2.
 ///
-/// Keys are ignored. The load is either the requests in flight ([`LoadSource::InFlight`],
-/// counted by the leases of [`acquire`](crate::BalancerExt::acquire): **route requests
-/// through `acquire` and hold the lease**, or every server looks idle) or a figure that
-/// callers report ([`LoadSource::Reported`]). Picks compare two random servers
-/// ([`Choice::PowerOfTwo`], the default) or all of them ([`Choice::FullScan`]).
+/// Keys are ignored. The load is the requests in flight ([`LoadSource::InFlight`], counted
+/// by the leases of [`acquire`](crate::BalancerExt::acquire): **route requests through
+/// `acquire` and hold the lease**, or every server looks idle), a figure that callers report
+/// ([`LoadSource::Reported`]), or the peak-EWMA latency times the requests in flight
+/// ([`LoadSource::PeakEwma`], fed by the outcomes an
+/// [`OutlierDetector`](crate::health::OutlierDetector) records). Picks compare two random
+/// servers ([`Choice::PowerOfTwo`], the default) or all of them ([`Choice::FullScan`]).
 ///
 /// Ties are broken at random in proportion to the weights, never always toward the first
 /// server, so an idle fleet spreads its first requests by weight. The randomness is a SplitMix64 sequence in one atomic:
@@ -133,12 +152,36 @@ struct Rng(AtomicU64);
 /// assert!(ll.servers().iter().all(|s| s.in_flight() == 0));
 /// # Ok::<(), loadring::Error>(())
 /// ```
+///
+/// By latency: every request reports its outcome, and a slow server draws fewer requests.
+///
+/// ```
+/// use loadring::health::{OutlierDetector, OutlierOptions};
+/// use loadring::{LeastLoaded, LeastLoadedOptions, LoadSource, Shared};
+///
+/// let options = LeastLoadedOptions::default().with_load_source(LoadSource::PeakEwma);
+/// let fleet = Shared::new(LeastLoaded::with_options(["10.0.0.1:80", "10.0.0.2:80"], options)?);
+/// let outcomes = OutlierDetector::new(OutlierOptions::default())?;
+///
+/// let lease = fleet.acquire_next()?;
+/// let started = outcomes.start();
+/// let answer: Result<(), ()> = Ok(()); // the call to lease.addr()
+/// outcomes.record(&lease, outcomes.outcome(started, answer.is_ok()));
+/// let first = lease.id().to_owned();
+/// drop(lease);
+/// // The server that has not answered yet is tried next, then latency decides.
+/// assert_ne!(fleet.next()?.id(), first);
+/// # Ok::<(), loadring::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct LeastLoaded {
     fleet: Fleet,
     options: LeastLoadedOptions,
     /// The servers' shares by weight, so that power-of-two draws follow the weights.
     shares: Shares,
+    /// The fewest servers that power-of-two draws pick among: 2, or `u64::MAX` for
+    /// peak-EWMA latency, whose picks go out of line (see `power_of_two`).
+    pairs_from: u64,
     rng: Rng,
 }
 
@@ -169,6 +212,11 @@ impl LeastLoaded {
             shares: Shares::of(&fleet),
             fleet,
             options,
+            pairs_from: if options.load_source == LoadSource::PeakEwma {
+                u64::MAX
+            } else {
+                2
+            },
             rng: Rng(AtomicU64::new(seed)),
         })
     }
@@ -190,12 +238,24 @@ impl LeastLoaded {
         mix64(state)
     }
 
-    /// Compares two servers' load per unit of weight.
-    #[inline]
+    /// Compares two servers' load per unit of weight, from any source.
     fn compare(&self, a: &Server, b: &Server) -> Cmp {
         match self.options.load_source {
-            LoadSource::InFlight => (u128::from(a.in_flight()) * u128::from(b.weight()))
-                .cmp(&(u128::from(b.in_flight()) * u128::from(a.weight()))),
+            LoadSource::PeakEwma => peak_ewma::compare(a, b),
+            _ => self.compare_counted(a, b),
+        }
+    }
+
+    /// Compares two servers' requests in flight or reported loads per unit of weight, for the
+    /// picks of those two sources. Peak-EWMA picks never come here (they go through
+    /// `by_latency`); its arm shares the in-flight one so that these picks compile as they
+    /// did before that source existed (callgrind: the same instructions).
+    #[inline]
+    fn compare_counted(&self, a: &Server, b: &Server) -> Cmp {
+        match self.options.load_source {
+            LoadSource::InFlight | LoadSource::PeakEwma => (u128::from(a.in_flight())
+                * u128::from(b.weight()))
+            .cmp(&(u128::from(b.in_flight()) * u128::from(a.weight()))),
             // Reported loads are finite and non-negative, so this never sees a NaN.
             LoadSource::Reported => (a.load() / f64::from(a.weight()))
                 .partial_cmp(&(b.load() / f64::from(b.weight())))
@@ -213,8 +273,13 @@ impl LeastLoaded {
             match self.options.load_source {
                 LoadSource::InFlight => (s.in_flight() as f64 + 1.0) / weight,
                 LoadSource::Reported => s.load() / weight,
+                LoadSource::PeakEwma => 0.0,
             }
         };
+        if self.options.load_source == LoadSource::PeakEwma {
+            // Latency already holds a newcomer to one request at a time until it answers.
+            return peak_ewma::compare(a, b);
+        }
         cost(a).partial_cmp(&cost(b)).unwrap_or(Cmp::Equal)
     }
 
@@ -250,10 +315,14 @@ impl LeastLoaded {
         (i, other + usize::from(other >= i))
     }
 
+    /// Power of two choices by requests in flight or reported loads. With peak-EWMA
+    /// latency, `pairs_from` is out of reach, so the pick leaves through `full_scan` for
+    /// `by_latency`: the dispatch costs the other sources nothing (a compare with a field
+    /// instead of the constant 2).
     #[inline]
     fn power_of_two(&self) -> Result<usize, PickError> {
         let n = self.fleet.len() as u64;
-        if n < 2 {
+        if n < self.pairs_from {
             return self.full_scan();
         }
         let servers = self.fleet.servers();
@@ -270,7 +339,7 @@ impl LeastLoaded {
             match (servers[i].is_settled(), servers[j].is_settled()) {
                 // The pair came in random order, so a tie going to `i` favours nobody.
                 (true, true) => {
-                    return Ok(match self.compare(&servers[j], &servers[i]) {
+                    return Ok(match self.compare_counted(&servers[j], &servers[i]) {
                         Cmp::Less => j,
                         _ => i,
                     });
@@ -306,9 +375,63 @@ impl LeastLoaded {
         }
     }
 
-    /// The least loaded healthy server; among equals, one chosen at random in proportion to
-    /// its weight.
+    /// The draws of `power_of_two`, comparing peak-EWMA costs (a copy: one generic body for
+    /// both changed the code of the counted picks), then a scan if no draw found an
+    /// available server.
+    #[inline]
+    fn latency_pairs(&self) -> Result<usize, PickError> {
+        let n = self.fleet.len() as u64;
+        let servers = self.fleet.servers();
+        for _ in 0..PAIR_DRAWS {
+            let r = self.random();
+            let (i, j) = if self.shares.are_equal() {
+                let i = fast_range(r << 32, n) as usize;
+                let j = fast_range(r & 0xffff_ffff_0000_0000, n - 1) as usize;
+                (i, j + usize::from(j >= i))
+            } else {
+                self.weighted_pair(r)
+            };
+            match (servers[i].is_settled(), servers[j].is_settled()) {
+                (true, true) => {
+                    return Ok(match peak_ewma::compare(&servers[j], &servers[i]) {
+                        Cmp::Less => j,
+                        _ => i,
+                    });
+                }
+                _ => {
+                    if let Some(k) = self.uneven_pair(i, j) {
+                        return Ok(k);
+                    }
+                }
+            }
+        }
+        self.scan(peak_ewma::compare)
+    }
+
+    /// The least loaded available server; among equals, one chosen at random in proportion
+    /// to its weight.
     fn full_scan(&self) -> Result<usize, PickError> {
+        if self.options.load_source == LoadSource::PeakEwma {
+            return self.by_latency();
+        }
+        self.scan(|a, b| self.compare_counted(a, b))
+    }
+
+    /// A pick by peak-EWMA latency, out of line: two choices or a full scan, as the options
+    /// say.
+    #[inline(never)]
+    fn by_latency(&self) -> Result<usize, PickError> {
+        if self.options.choice == Choice::PowerOfTwo && self.fleet.len() >= 2 {
+            self.latency_pairs()
+        } else {
+            self.scan(peak_ewma::compare)
+        }
+    }
+
+    /// The least loaded available server by `compare`; among equals, one chosen at random in
+    /// proportion to its weight.
+    #[inline(always)]
+    fn scan(&self, compare: impl Fn(&Server, &Server) -> Cmp) -> Result<usize, PickError> {
         let servers = self.fleet.servers();
         let mut state = self.random() | 1;
         let mut best: Option<usize> = None;
@@ -320,6 +443,7 @@ impl LeastLoaded {
             }
             let order = match best {
                 None => Cmp::Less,
+                Some(b) if s.is_settled() && servers[b].is_settled() => compare(s, &servers[b]),
                 Some(b) => self.compare_any(s, &servers[b]),
             };
             let w = u64::from(s.weight());
@@ -357,6 +481,7 @@ impl Clone for LeastLoaded {
             fleet: self.fleet.clone(),
             options: self.options,
             shares: self.shares.clone(),
+            pairs_from: self.pairs_from,
             rng: Rng(AtomicU64::new(self.rng.0.load(Ordering::Relaxed))),
         }
     }
