@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use loadring::health::{Clock, ManualClock, Outcome, OutlierDetector, OutlierOptions, SystemClock};
-use loadring::{Balancer, LeastLoaded, LeastLoadedOptions, LoadSource, Server};
+use loadring::{Balancer, HashRing, LeastLoaded, LeastLoadedOptions, LoadSource, Server};
 
 fn servers(n: usize) -> Vec<Server> {
     (0..n)
@@ -124,5 +124,32 @@ fn picks(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, reports, picks);
+/// A ring pick whose first choice is down (half the fleet is), without a panic threshold and
+/// with one set but not reached: the difference is the panic check of a fallback pick.
+fn panic_check(c: &mut Criterion) {
+    let mut g = c.benchmark_group("panic_check");
+    for threshold in [0.0, 0.4] {
+        let ring = HashRing::new(servers(100)).unwrap();
+        let down: Vec<&str> = ring.servers()[..50].iter().map(Server::id).collect();
+        // The keys whose first choice is one of the servers about to go down.
+        let hashes: Vec<u64> = (0..4096u64)
+            .map(|k| k.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+            .filter(|&h| down.contains(&ring.pick_hash(h).unwrap().id()))
+            .collect();
+        for s in &ring.servers()[..50] {
+            s.set_healthy(false);
+        }
+        ring.set_panic_threshold(threshold).unwrap();
+        let mut i = 0;
+        g.bench_function(format!("ring_fallback/threshold_{threshold}"), |b| {
+            b.iter(|| {
+                i = (i + 1) % hashes.len();
+                black_box(ring.pick_hash(black_box(hashes[i])).unwrap().id().len())
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, reports, picks, panic_check);
 criterion_main!(benches);
