@@ -91,9 +91,10 @@ impl SlowStartOptions {
 /// share at once.
 ///
 /// Round-robin gives a server at share r that share of its slots (a slot it turns down goes to
-/// the next server), so it takes r × its weight's share of the picks; least-loaded counts its
-/// weight at r (with one more request in flight, as Envoy's least-request does), so an idle
-/// newcomer does not win every pick. Hash strategies and fill-first ignore slow start: a key's
+/// the next server), so it takes r × its weight's share of the picks; least-loaded by requests
+/// in flight or reported loads counts its weight at r (with one more request in flight, as
+/// Envoy's least-request does), so an idle newcomer does not win every pick; by peak-EWMA
+/// latency, a newcomer already takes one request at a time until it has answered. Hash strategies and fill-first ignore slow start: a key's
 /// server is fixed by the mapping, and ramping a weight would move keys in and out; fill-first
 /// goes by capacity.
 ///
