@@ -121,6 +121,7 @@ pub mod health;
 mod keyed;
 mod keyless;
 mod lease;
+pub mod route;
 mod server;
 mod shared;
 mod sync;

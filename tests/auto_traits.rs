@@ -17,6 +17,11 @@ fn public_types_are_send_and_sync() {
     assert_send_sync::<Server>();
     assert_send_sync::<KeyHasher>();
     assert_send_sync::<Prehashed>();
+    assert_send_sync::<loadring::route::ClientKey>();
+    assert_send_sync::<loadring::route::FlowKey>();
+    assert_send_sync::<loadring::route::Protocol>();
+    assert_send_sync::<loadring::health::SlowStart>();
+    assert_send_sync::<loadring::health::ManualClock>();
     assert_send_sync::<Modulo>();
     assert_send_sync::<HashRing>();
     assert_send_sync::<RingOptions>();
