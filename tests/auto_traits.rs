@@ -20,6 +20,7 @@ fn public_types_are_send_and_sync() {
     assert_send_sync::<loadring::route::ClientKey>();
     assert_send_sync::<loadring::route::FlowKey>();
     assert_send_sync::<loadring::route::Protocol>();
+    assert_send_sync::<loadring::route::Sticky>();
     assert_send_sync::<loadring::health::SlowStart>();
     assert_send_sync::<loadring::health::ManualClock>();
     assert_send_sync::<Modulo>();

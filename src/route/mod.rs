@@ -1,10 +1,14 @@
-//! Routing: what a service keys its picks by.
+//! Routing: what a service keys its picks by, and sticky sessions.
 //!
 //! - [`ClientKey`]: the client's address alone (the usual affinity key), optionally a whole
 //!   subnet; an IPv4-mapped IPv6 address is its IPv4 address.
 //! - [`FlowKey`]: a connection's five-tuple, optionally the same for both directions.
 //! - [`Protocol`]: the transport protocol of a five-tuple.
+//! - [`Sticky`]: authenticated tokens that keep a user on one server while it can serve.
+//! - [`StickyPick`]: a sticky pick's server, and the token to set when a fresh one is due.
 
 mod l4;
+mod sticky;
 
 pub use l4::{ClientKey, FlowKey, Protocol};
+pub use sticky::{Sticky, StickyPick};
