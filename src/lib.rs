@@ -105,6 +105,12 @@
 //! The [`health`] module keeps servers out of rotation the way proxies do: active health
 //! checks with rise and fall, draining apart from health, a panic threshold, and slow start;
 //! every strategy obeys them through the servers' marks.
+//!
+//! # Routing
+//!
+//! The [`route`] module holds what a service keys its picks by beyond its own ids: a client's
+//! address ([`route::ClientKey`], a whole subnet if asked), a connection's five-tuple
+//! ([`route::FlowKey`]), and sticky sessions ([`route::Sticky`]).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations)]
