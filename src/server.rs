@@ -69,8 +69,14 @@ struct Info {
     meta: Option<Arc<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>>,
 }
 
-/// A whole weight, in the millionths of [`ServerState::ramp`].
-pub(crate) const RAMP_WHOLE: u32 = 1_000_000;
+/// A whole share, in millionths (a slow start's ramp, a panic threshold).
+pub(crate) const WHOLE: u32 = 1_000_000;
+
+/// `share`, clamped to [0, 1], in millionths, rounded.
+pub(crate) fn millionths(share: f64) -> u32 {
+    // In [0, 10⁶] after the clamp (NaN gives 0), so the cast is exact up to rounding.
+    (share.clamp(0.0, 1.0) * f64::from(WHOLE)).round() as u32
+}
 
 /// The marks that keep a server from new requests, one bit each, so that the pick's check is
 /// one load and one compare with zero.
@@ -129,7 +135,7 @@ impl Default for ServerState {
             flags: AtomicU8::new(0),
             in_flight: AtomicU64::new(0),
             load: AtomicU64::new(0f64.to_bits()),
-            ramp: AtomicU32::new(RAMP_WHOLE),
+            ramp: AtomicU32::new(WHOLE),
             failure_run: AtomicU32::new(0),
             window: AtomicU64::new(0),
             latency: AtomicU64::new(0f64.to_bits()),
@@ -234,17 +240,14 @@ impl Server {
     /// The share of its weight the server takes now: below 1 during a slow start
     /// ([`SlowStart`](crate::health::SlowStart)), 1 otherwise.
     pub fn ramp(&self) -> f64 {
-        if self.state.flags.load(Ordering::Relaxed) & Flag::RAMPING == 0 {
-            return 1.0;
-        }
-        f64::from(self.state.ramp.load(Ordering::Relaxed)) / f64::from(RAMP_WHOLE)
+        f64::from(self.ramp_millionths()) / f64::from(WHOLE)
     }
 
     /// The ramp in millionths of the weight (see [`ramp`](Server::ramp)).
     #[inline]
     pub(crate) fn ramp_millionths(&self) -> u32 {
         if self.state.flags.load(Ordering::Relaxed) & Flag::RAMPING == 0 {
-            return RAMP_WHOLE;
+            return WHOLE;
         }
         self.state.ramp.load(Ordering::Relaxed)
     }
@@ -252,9 +255,7 @@ impl Server {
     /// Starts, moves or (with `None`) ends the server's slow start: a share in (0, 1].
     pub(crate) fn set_ramp(&self, share: Option<f64>) {
         if let Some(share) = share {
-            // In [0, 10⁶] after the clamp, so the cast is exact up to rounding.
-            let millionths = (share.clamp(0.0, 1.0) * f64::from(RAMP_WHOLE)).round() as u32;
-            self.state.ramp.store(millionths, Ordering::Relaxed);
+            self.state.ramp.store(millionths(share), Ordering::Relaxed);
         }
         self.set_flag(Flag::RAMPING, share.is_some());
     }

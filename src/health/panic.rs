@@ -2,6 +2,7 @@
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
+use crate::server::{WHOLE, millionths};
 use crate::{Error, Server};
 
 /// Changes of any server's marks (health, ejection, draining), counted, so that a fleet
@@ -12,9 +13,6 @@ static MARKS_CHANGED: AtomicU64 = AtomicU64::new(0);
 pub(crate) fn marks_changed() {
     MARKS_CHANGED.fetch_add(1, Ordering::Release);
 }
-
-/// Millionths in a whole.
-const WHOLE: u32 = 1_000_000;
 
 /// A fleet's panic threshold (Envoy's): while fewer than this share of the servers that are
 /// not draining are healthy, picks ignore health and spread over all of them instead of
@@ -54,9 +52,7 @@ impl PanicGate {
                 format!("must be a share from 0 (off) to 1, not {share}"),
             ));
         }
-        // In [0, 10⁶] after the check, so the cast is exact up to rounding.
-        let millionths = (share * f64::from(WHOLE)).round() as u32;
-        self.threshold.store(millionths, Ordering::Relaxed);
+        self.threshold.store(millionths(share), Ordering::Relaxed);
         self.forget();
         Ok(())
     }

@@ -9,7 +9,7 @@ use crate::sync::AtomicU64;
 use crate::fleet::Shares;
 use crate::hash::{fast_range, mix64};
 use crate::health::peak_ewma;
-use crate::server::RAMP_WHOLE;
+use crate::server::WHOLE;
 use crate::{Balancer, Error, Fleet, PickError, Server, Update};
 
 /// The SplitMix64 increment.
@@ -268,25 +268,22 @@ impl LeastLoaded {
     /// with slow start), so that an idle server in slow start does not win every pick.
     #[cold]
     fn compare_ramped(&self, a: &Server, b: &Server) -> Cmp {
-        let cost = |s: &Server| {
-            let weight = f64::from(s.weight()) * s.ramp();
-            match self.options.load_source {
-                LoadSource::InFlight => (s.in_flight() as f64 + 1.0) / weight,
-                LoadSource::Reported => s.load() / weight,
-                LoadSource::PeakEwma => 0.0,
-            }
-        };
-        if self.options.load_source == LoadSource::PeakEwma {
+        let cost = |s: &Server| f64::from(s.weight()) * s.ramp();
+        let (x, y) = match self.options.load_source {
+            LoadSource::InFlight => (a.in_flight() as f64 + 1.0, b.in_flight() as f64 + 1.0),
+            LoadSource::Reported => (a.load(), b.load()),
             // Latency already holds a newcomer to one request at a time until it answers.
-            return peak_ewma::compare(a, b);
-        }
-        cost(a).partial_cmp(&cost(b)).unwrap_or(Cmp::Equal)
+            LoadSource::PeakEwma => return peak_ewma::compare(a, b),
+        };
+        (x / cost(a))
+            .partial_cmp(&(y / cost(b)))
+            .unwrap_or(Cmp::Equal)
     }
 
     /// [`compare`](Self::compare), or [`compare_ramped`](Self::compare_ramped) when either
     /// server is in slow start.
     fn compare_any(&self, a: &Server, b: &Server) -> Cmp {
-        if a.ramp_millionths() < RAMP_WHOLE || b.ramp_millionths() < RAMP_WHOLE {
+        if a.ramp_millionths() < WHOLE || b.ramp_millionths() < WHOLE {
             self.compare_ramped(a, b)
         } else {
             self.compare(a, b)
@@ -298,6 +295,20 @@ impl LeastLoaded {
         match self.options.choice {
             Choice::PowerOfTwo => self.power_of_two(),
             Choice::FullScan => self.full_scan(),
+        }
+    }
+
+    /// Two distinct servers of the `n`, drawn in proportion to their weights: with equal
+    /// weights from the two halves of one random draw, else by `weighted_pair`.
+    #[inline(always)]
+    fn draw_pair(&self, n: u64) -> (usize, usize) {
+        let r = self.random();
+        if self.shares.are_equal() {
+            let i = fast_range(r << 32, n) as usize;
+            let j = fast_range(r & 0xffff_ffff_0000_0000, n - 1) as usize;
+            (i, j + usize::from(j >= i))
+        } else {
+            self.weighted_pair(r)
         }
     }
 
@@ -327,15 +338,7 @@ impl LeastLoaded {
         }
         let servers = self.fleet.servers();
         for _ in 0..PAIR_DRAWS {
-            let r = self.random();
-            let (i, j) = if self.shares.are_equal() {
-                // Two distinct indices from the two halves of one draw.
-                let i = fast_range(r << 32, n) as usize;
-                let j = fast_range(r & 0xffff_ffff_0000_0000, n - 1) as usize;
-                (i, j + usize::from(j >= i))
-            } else {
-                self.weighted_pair(r)
-            };
+            let (i, j) = self.draw_pair(n);
             match (servers[i].is_settled(), servers[j].is_settled()) {
                 // The pair came in random order, so a tie going to `i` favours nobody.
                 (true, true) => {
@@ -383,14 +386,7 @@ impl LeastLoaded {
         let n = self.fleet.len() as u64;
         let servers = self.fleet.servers();
         for _ in 0..PAIR_DRAWS {
-            let r = self.random();
-            let (i, j) = if self.shares.are_equal() {
-                let i = fast_range(r << 32, n) as usize;
-                let j = fast_range(r & 0xffff_ffff_0000_0000, n - 1) as usize;
-                (i, j + usize::from(j >= i))
-            } else {
-                self.weighted_pair(r)
-            };
+            let (i, j) = self.draw_pair(n);
             match (servers[i].is_settled(), servers[j].is_settled()) {
                 (true, true) => {
                     return Ok(match peak_ewma::compare(&servers[j], &servers[i]) {

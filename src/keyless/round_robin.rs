@@ -7,7 +7,7 @@ use crate::sync::AtomicU64;
 
 use super::smooth::smooth_order;
 use crate::hash::{fast_range, mix64};
-use crate::server::RAMP_WHOLE;
+use crate::server::WHOLE;
 use crate::{Balancer, Error, Fleet, PickError, Server, Update};
 
 no_options!(RoundRobin, RoundRobinOptions);
@@ -198,7 +198,7 @@ impl RoundRobin {
             return false;
         }
         let ramp = self.fleet.servers()[i].ramp_millionths();
-        ramp >= RAMP_WHOLE || fast_range(mix64(pos), u64::from(RAMP_WHOLE)) < u64::from(ramp)
+        ramp >= WHOLE || fast_range(mix64(pos), u64::from(WHOLE)) < u64::from(ramp)
     }
 
     /// The first slot after `pos` (at most one period on) whose server is usable (available;
