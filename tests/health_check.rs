@@ -715,7 +715,7 @@ fn options_out_of_range_are_errors_not_panics() {
 #[test]
 fn options_read_strictly_from_config() {
     let options: CheckOptions =
-        serde_json::from_str(r#"{"interval_ms": 2000, "timeout_ms": 250, "rise": 1}"#).unwrap();
+        serde_json::from_str(r#"{"interval": "2s", "timeout": "250ms", "rise": 1}"#).unwrap();
     assert_eq!(
         options,
         CheckOptions::default()
@@ -726,7 +726,7 @@ fn options_read_strictly_from_config() {
     let back: CheckOptions =
         serde_json::from_str(&serde_json::to_string(&options).unwrap()).unwrap();
     assert_eq!(back, options);
-    let unknown = serde_json::from_str::<CheckOptions>(r#"{"interval": 2000}"#).unwrap_err();
+    let unknown = serde_json::from_str::<CheckOptions>(r#"{"interval_ms": 2000}"#).unwrap_err();
     assert!(unknown.to_string().contains("unknown field"), "{unknown}");
 }
 

@@ -152,3 +152,22 @@ fn bad_options_are_errors() {
         assert!(SlowStart::new(options).is_err(), "{options:?}");
     }
 }
+
+/// Options read from configuration strictly, the window as every lifecycle duration is.
+#[cfg(feature = "serde")]
+#[test]
+fn options_read_from_config_with_a_duration_string() {
+    let options: SlowStartOptions =
+        serde_json::from_str(r#"{"window": "90s", "aggression": 2.0}"#).unwrap();
+    assert_eq!(
+        options,
+        SlowStartOptions::default()
+            .with_window(Duration::from_secs(90))
+            .with_aggression(2.0)
+    );
+    let back: SlowStartOptions =
+        serde_json::from_str(&serde_json::to_string(&options).unwrap()).unwrap();
+    assert_eq!(back, options);
+    assert!(serde_json::from_str::<SlowStartOptions>(r#"{"window": 90}"#).is_err());
+    assert!(serde_json::from_str::<SlowStartOptions>(r#"{"windows": "9s"}"#).is_err());
+}

@@ -30,8 +30,8 @@ const MAX_CONCURRENCY: usize = 1024;
 
 /// Options of a [`Checker`], with HAProxy's meaning for `rise` and `fall`.
 ///
-/// With `serde`, durations are whole milliseconds under `interval_ms` and `timeout_ms`, and
-/// unknown fields are errors: `{"interval_ms": 2000, "fall": 2}`.
+/// With `serde`, durations are strings of seconds or milliseconds, as every lifecycle option
+/// reads them, and unknown fields are errors: `{"interval": "2s", "timeout": "250ms"}`.
 ///
 /// ```
 /// use std::time::Duration;
@@ -51,10 +51,10 @@ const MAX_CONCURRENCY: usize = 1024;
 pub struct CheckOptions {
     /// The wait between the end of a round and the start of the next, before jitter
     /// (default 5 s; at most a day).
-    #[cfg_attr(feature = "serde", serde(rename = "interval_ms", with = "millis"))]
+    #[cfg_attr(feature = "serde", serde(with = "crate::health::duration"))]
     pub interval: Duration,
     /// How long a probe may run before it counts as failed (default 1 s; at most a day).
-    #[cfg_attr(feature = "serde", serde(rename = "timeout_ms", with = "millis"))]
+    #[cfg_attr(feature = "serde", serde(with = "crate::health::duration"))]
     pub timeout: Duration,
     /// Passes in a row that clear a failing server (default 2).
     pub rise: u32,
@@ -145,21 +145,6 @@ impl CheckOptions {
             return Err(Error::option("concurrency", "must be 1 to 1024"));
         }
         Ok(())
-    }
-}
-
-/// Durations as whole milliseconds.
-#[cfg(feature = "serde")]
-mod millis {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-
-    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        u64::deserialize(d).map(Duration::from_millis)
     }
 }
 

@@ -31,6 +31,8 @@
 
 mod check;
 mod clock;
+#[cfg(feature = "serde")]
+mod duration;
 #[cfg(feature = "http-probe")]
 mod http;
 mod outcome;

@@ -56,18 +56,18 @@ pub struct OutlierOptions {
     pub enforcing_consecutive_failures: bool,
     /// The time between sweeps ([`OutlierDetector::evaluate`]), and so the window that
     /// failure percentages are counted over: 10 s. Above zero.
-    #[cfg_attr(feature = "serde", serde(with = "duration_text"))]
+    #[cfg_attr(feature = "serde", serde(with = "crate::health::duration"))]
     pub interval: Duration,
     /// How long a first ejection lasts; the `k`-th in a row lasts `k` times as long, up to
     /// [`max_ejection_time`](OutlierOptions::max_ejection_time): 30 s. Above zero.
-    #[cfg_attr(feature = "serde", serde(with = "duration_text"))]
+    #[cfg_attr(feature = "serde", serde(with = "crate::health::duration"))]
     pub base_ejection_time: Duration,
     /// The longest an ejection lasts; `None` (the default) is 300 s or the base ejection
     /// time, whichever is longer, as in Envoy. At least the base ejection time.
     #[cfg_attr(
         feature = "serde",
         serde(
-            with = "duration_text::option",
+            with = "crate::health::duration::option",
             skip_serializing_if = "Option::is_none"
         )
     )]
@@ -94,7 +94,7 @@ pub struct OutlierOptions {
     /// The time constant `τ` of the peak-EWMA latency estimate (see
     /// [`LoadSource::PeakEwma`](crate::LoadSource::PeakEwma)): 10 s, tower's and Linkerd's
     /// choice. Above zero.
-    #[cfg_attr(feature = "serde", serde(with = "duration_text"))]
+    #[cfg_attr(feature = "serde", serde(with = "crate::health::duration"))]
     pub latency_decay: Duration,
 }
 
@@ -808,109 +808,6 @@ impl Drop for Sweeper {
         drop(self.stop.take()); // wakes the thread: its channel is closed
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
-        }
-    }
-}
-
-/// Durations as strings of seconds (`"10s"`, `"0.25s"`) or milliseconds (`"250ms"`).
-#[cfg(feature = "serde")]
-mod duration_text {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer, de};
-
-    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        let (secs, nanos) = (d.as_secs(), d.subsec_nanos());
-        if nanos == 0 {
-            s.collect_str(&format_args!("{secs}s"))
-        } else {
-            let fraction = format!("{nanos:09}");
-            s.collect_str(&format_args!("{secs}.{}s", fraction.trim_end_matches('0')))
-        }
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let text = String::deserialize(d)?;
-        parse(&text).ok_or_else(|| {
-            de::Error::invalid_value(
-                de::Unexpected::Str(&text),
-                &"a duration such as \"10s\", \"0.5s\" or \"250ms\"",
-            )
-        })
-    }
-
-    /// `<digits>[.<digits>]s` or `<digits>ms`, at most nanosecond precision.
-    pub(super) fn parse(text: &str) -> Option<Duration> {
-        if let Some(ms) = text.strip_suffix("ms") {
-            return digits(ms).map(Duration::from_millis);
-        }
-        let seconds = text.strip_suffix('s')?;
-        let (whole, fraction) = match seconds.split_once('.') {
-            Some((w, f)) if !f.is_empty() && f.len() <= 9 => (w, f),
-            Some(_) => return None,
-            None => (seconds, ""),
-        };
-        let secs = digits(whole)?;
-        let nanos = if fraction.is_empty() {
-            0
-        } else {
-            digits(fraction)? * 10u64.pow(9 - fraction.len() as u32)
-        };
-        Some(Duration::new(secs, nanos as u32))
-    }
-
-    fn digits(text: &str) -> Option<u64> {
-        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        text.parse().ok()
-    }
-
-    pub(super) mod option {
-        use super::*;
-
-        pub(in super::super) fn serialize<S: Serializer>(
-            d: &Option<Duration>,
-            s: S,
-        ) -> Result<S::Ok, S::Error> {
-            match d {
-                Some(d) => super::serialize(d, s),
-                None => s.serialize_none(),
-            }
-        }
-
-        pub(in super::super) fn deserialize<'de, D: Deserializer<'de>>(
-            d: D,
-        ) -> Result<Option<Duration>, D::Error> {
-            #[derive(Deserialize)]
-            struct Text(#[serde(with = "super")] Duration);
-            Ok(Option::<Text>::deserialize(d)?.map(|Text(d)| d))
-        }
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        #[test]
-        fn durations_read_as_seconds_or_milliseconds() {
-            assert_eq!(parse("10s"), Some(Duration::from_secs(10)));
-            assert_eq!(parse("0.25s"), Some(Duration::from_millis(250)));
-            assert_eq!(parse("1.000000001s"), Some(Duration::new(1, 1)));
-            assert_eq!(parse("250ms"), Some(Duration::from_millis(250)));
-            for bad in [
-                "",
-                "s",
-                "10",
-                "1.s",
-                ".5s",
-                "-1s",
-                "1.0000000001s",
-                "1e3s",
-                "5 s",
-            ] {
-                assert_eq!(parse(bad), None, "{bad:?}");
-            }
         }
     }
 }

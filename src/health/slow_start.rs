@@ -26,7 +26,8 @@ use crate::{Balancer, Error};
 #[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 #[non_exhaustive]
 pub struct SlowStartOptions {
-    /// How long a ramp lasts. Default 30 s.
+    /// How long a ramp lasts. Default 30 s (`"30s"` in configuration).
+    #[cfg_attr(feature = "serde", serde(with = "crate::health::duration"))]
     pub window: Duration,
     /// How fast the share grows (Envoy's `aggression`): the share after a fraction t of the
     /// window is t^(1 / aggression); 1 (the default) is linear, above 1 rises faster early.
