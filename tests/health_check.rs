@@ -44,6 +44,15 @@ struct Gate {
 }
 
 impl Gate {
+    /// A probe that waits at the gate, then passes.
+    fn probe(&self) -> impl Fn(&Server) -> bool + Send + Sync + 'static {
+        let gate = self.clone();
+        move |_: &Server| {
+            gate.wait();
+            true
+        }
+    }
+
     fn wait(&self) {
         let now = self.inside.fetch_add(1, Ordering::SeqCst) + 1;
         self.most_inside.fetch_max(now, Ordering::SeqCst);
@@ -246,13 +255,7 @@ fn late_probes_never_hold_more_threads_than_the_concurrency() {
     let ids = ["a", "b", "c", "d", "e", "f"];
     let shared = Shared::new(RoundRobin::new(ids).unwrap());
     let gate = Gate::default();
-    let probe = {
-        let gate = gate.clone();
-        move |_: &Server| {
-            gate.wait();
-            true
-        }
-    };
+    let probe = gate.probe();
     let options = options(1, 1)
         .with_timeout(Duration::from_millis(30))
         .with_concurrency(2);
@@ -506,13 +509,7 @@ fn the_spawned_thread_checks_on_its_interval_and_stops_promptly_when_dropped() {
 fn stopping_cuts_a_round_short() {
     let shared = Arc::new(Shared::new(RoundRobin::new(["a"]).unwrap()));
     let gate = Gate::default();
-    let probe = {
-        let gate = gate.clone();
-        move |_: &Server| {
-            gate.wait();
-            true
-        }
-    };
+    let probe = gate.probe();
     let options = CheckOptions::default()
         .with_timeout(Duration::from_secs(10))
         .with_interval(Duration::from_secs(3600));
