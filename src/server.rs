@@ -257,7 +257,10 @@ impl Server {
         if let Some(share) = share {
             self.state.ramp.store(millionths(share), Ordering::Relaxed);
         }
-        self.set_flag(Flag::RAMPING, share.is_some());
+        // A tick ends every settled server's ramp: no write to its line unless it ramped.
+        if share.is_some() || self.has_flag(Flag::RAMPING) {
+            self.set_flag(Flag::RAMPING, share.is_some());
+        }
     }
 
     /// Whether the server is healthy: not marked down by [`set_healthy`](Server::set_healthy),

@@ -159,8 +159,8 @@ impl RoundRobin {
     fn skip_from(&self, mut pos: u64) -> Result<&Server, PickError> {
         const ATTEMPTS: usize = 4;
         let panic = self.fleet.in_panic();
-        if self.takes_slot(pos, panic) {
-            return Ok(&self.fleet.servers()[self.server_at(pos)]);
+        if let Some(i) = self.taker(pos, panic) {
+            return Ok(&self.fleet.servers()[i]);
         }
         for _ in 0..ATTEMPTS {
             let (distance, i) = self.next_healthy(pos, panic)?;
@@ -180,8 +180,8 @@ impl RoundRobin {
             }
             // Other pickers moved on meanwhile: take a fresh slot.
             pos = self.next.0.fetch_add(1, Ordering::Relaxed);
-            if self.takes_slot(pos, panic) {
-                return Ok(&self.fleet.servers()[self.server_at(pos)]);
+            if let Some(i) = self.taker(pos, panic) {
+                return Ok(&self.fleet.servers()[i]);
             }
         }
         // Heavy contention: serve the next healthy slot without consuming the gap.
@@ -189,16 +189,17 @@ impl RoundRobin {
         Ok(&self.fleet.servers()[i])
     }
 
-    /// Whether slot `pos`'s server takes it: usable (available; in `panic`, not draining),
-    /// and, in slow start at a ramp r, for a share r of its slots (those whose mixed slot
-    /// number falls below r), so that it takes r × its weight's share.
-    fn takes_slot(&self, pos: u64, panic: bool) -> bool {
+    /// Slot `pos`'s server, if it takes the slot: usable (available; in `panic`, not
+    /// draining), and, in slow start at a ramp r, for a share r of its slots (those whose
+    /// mixed slot number falls below r), so that it takes r × its weight's share.
+    fn taker(&self, pos: u64, panic: bool) -> Option<usize> {
         let i = self.server_at(pos);
         if !self.fleet.usable(i, panic) {
-            return false;
+            return None;
         }
         let ramp = self.fleet.servers()[i].ramp_millionths();
-        ramp >= WHOLE || fast_range(mix64(pos), u64::from(WHOLE)) < u64::from(ramp)
+        let takes = ramp >= WHOLE || fast_range(mix64(pos), u64::from(WHOLE)) < u64::from(ramp);
+        takes.then_some(i)
     }
 
     /// The first slot after `pos` (at most one period on) whose server is usable (available;
@@ -211,11 +212,12 @@ impl RoundRobin {
         let mut usable = self.fleet.usable(own, panic).then_some((0, own));
         for distance in 1..self.period {
             let at = pos.wrapping_add(distance);
-            if self.takes_slot(at, panic) {
-                return Ok((distance, self.server_at(at)));
+            if let Some(i) = self.taker(at, panic) {
+                return Ok((distance, i));
             }
-            if usable.is_none() && self.fleet.usable(self.server_at(at), panic) {
-                usable = Some((distance, self.server_at(at)));
+            let i = self.server_at(at);
+            if usable.is_none() && self.fleet.usable(i, panic) {
+                usable = Some((distance, i));
             }
             // Long gaps: make sure there is something to find before walking the period.
             if distance == checked_all_at && !self.fleet.any_usable(panic) {
