@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use crate::hash::mix64;
-use crate::health::{Clock, Probe, SystemClock};
+use crate::health::{Clock, Probe, ServerSource, SystemClock};
 use crate::server::Flag;
-use crate::{Balancer, Error, Server, Shared};
+use crate::{Error, Server};
 
 /// The SplitMix64 increment, for the jitter's draws.
 const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -148,30 +148,11 @@ impl CheckOptions {
     }
 }
 
-/// What a checker probes: the servers of a balancer, live ([`Shared`]) or plain (any
-/// [`Balancer`], `dyn` too), or a list of servers. It is read again at every round, so
-/// servers that join are probed and those that leave are forgotten.
-pub trait CheckTarget {
-    /// The servers as they are now.
-    fn servers_to_check(&self) -> Vec<Server>;
-}
-
-impl<B: Balancer + ?Sized> CheckTarget for B {
-    fn servers_to_check(&self) -> Vec<Server> {
-        self.servers().to_vec()
-    }
-}
-
-impl<B: Balancer> CheckTarget for Shared<B> {
-    fn servers_to_check(&self) -> Vec<Server> {
-        self.snapshot().servers().to_vec()
-    }
-}
-
-impl CheckTarget for [Server] {
-    fn servers_to_check(&self) -> Vec<Server> {
-        self.to_vec()
-    }
+/// The servers `source` holds now, owned, for a round to probe.
+fn servers_of<T: ServerSource + ?Sized>(source: &T) -> Vec<Server> {
+    let mut servers = Vec::new();
+    source.with_servers(&mut |s| servers = s.to_vec());
+    servers
 }
 
 /// How one probe went.
@@ -235,7 +216,7 @@ pub struct RoundReport {
 ///   servers are skipped (their state kept) until a thread comes free. So a round lasts at
 ///   most ⌈servers / concurrency⌉ timeouts, one timeout when the servers fit the pool, and
 ///   probes that never return cost at most `concurrency` threads.
-/// * **Membership** is read again every round ([`CheckTarget`]): new servers start healthy
+/// * **Membership** is read again every round ([`ServerSource`]): new servers start healthy
 ///   with no history (`fall` failures mark them), and servers that left are forgotten, their
 ///   mark cleared.
 /// * **Marks**: the checker sets and clears the server's own "failing checks" mark, apart
@@ -404,9 +385,9 @@ impl Checker {
     /// Probes every server of `target` once, counts each outcome and marks or clears the
     /// servers whose streak reached `fall` or `rise`. Blocks until every probe has ended or
     /// timed out (see [`Checker`] for the bound).
-    pub fn run_round<T: CheckTarget + ?Sized>(&self, target: &T) -> RoundReport {
+    pub fn run_round<T: ServerSource + ?Sized>(&self, target: &T) -> RoundReport {
         let (tx, rx) = mpsc::channel();
-        self.round(target.servers_to_check(), 0, &tx, &rx)
+        self.round(servers_of(target), 0, &tx, &rx)
             .unwrap_or_default()
     }
 
@@ -465,7 +446,7 @@ impl Checker {
     /// Errors: the system's, when it cannot start the thread.
     pub fn spawn<T>(self, target: Arc<T>) -> io::Result<CheckerHandle>
     where
-        T: CheckTarget + Send + Sync + ?Sized + 'static,
+        T: ServerSource + Send + Sync + ?Sized + 'static,
     {
         let checker = Arc::new(self);
         let (tx, rx) = mpsc::channel();
@@ -483,14 +464,11 @@ impl Checker {
     }
 
     /// The spawned thread's loop: rounds and waits until told to stop.
-    fn run<T: CheckTarget + ?Sized>(&self, target: &T, tx: &Sender<Msg>, rx: &Receiver<Msg>) {
+    fn run<T: ServerSource + ?Sized>(&self, target: &T, tx: &Sender<Msg>, rx: &Receiver<Msg>) {
         let mut round = 0u64;
         loop {
             round = round.wrapping_add(1);
-            if self
-                .round(target.servers_to_check(), round, tx, rx)
-                .is_none()
-            {
+            if self.round(servers_of(target), round, tx, rx).is_none() {
                 return;
             }
             let due = self.clock.now().saturating_add(self.next_delay());

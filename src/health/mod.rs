@@ -8,7 +8,6 @@
 //! - [`Checker`]: active health checks: a server fails after `fall` failures, rises after `rise`.
 //! - [`CheckerHandle`]: a checker on a thread of its own; dropping it stops it, marks cleared.
 //! - [`CheckOptions`]: a checker's interval, timeout, rise, fall, jitter and concurrency.
-//! - [`CheckTarget`]: what a checker probes: a [`Shared`](crate::Shared), a balancer, a list.
 //! - [`CheckStatus`]: one server's streaks, last outcome and mark, as its checker sees them.
 //! - [`ProbeOutcome`]: how one probe went: passed, failed (and why) or timed out.
 //! - [`RoundReport`]: what one round of checks did.
@@ -21,7 +20,8 @@
 //! - [`OutlierDetector`]: ejects servers that fail too much, with Envoy's rules, and feeds
 //!   each server's peak-EWMA latency ([`LoadSource::PeakEwma`](crate::LoadSource::PeakEwma)).
 //! - [`OutlierOptions`]: the detector's options, with Envoy's defaults.
-//! - [`ServerSource`]: what a detector sweeps: a balancer, a `Shared` one, a fleet.
+//! - [`ServerSource`]: what a checker probes and a detector sweeps: a balancer, a `Shared`
+//!   one, a fleet, a list of servers.
 //! - [`Evaluation`]: what one sweep did.
 //! - [`OutlierStats`]: the fleet's figures (servers ejected, ejections, overflows).
 //! - [`Sweeper`]: a thread that sweeps every interval.
@@ -41,17 +41,15 @@ mod panic;
 pub(crate) mod peak_ewma;
 mod probe;
 mod slow_start;
+mod source;
 
-pub use check::{
-    CheckOptions, CheckStatus, CheckTarget, Checker, CheckerHandle, ProbeOutcome, RoundReport,
-};
+pub use check::{CheckOptions, CheckStatus, Checker, CheckerHandle, ProbeOutcome, RoundReport};
 pub use clock::{Clock, ManualClock, SystemClock};
 #[cfg(feature = "http-probe")]
 pub use http::HttpProbe;
 pub use outcome::{Outcome, Started};
-pub use outlier::{
-    Evaluation, OutlierDetector, OutlierOptions, OutlierStats, ServerSource, Sweeper,
-};
+pub use outlier::{Evaluation, OutlierDetector, OutlierOptions, OutlierStats, Sweeper};
 pub(crate) use panic::{PanicGate, marks_changed};
 pub use probe::{Probe, ProbeError, TcpProbe};
 pub use slow_start::{SlowStart, SlowStartOptions};
+pub use source::ServerSource;

@@ -9,10 +9,10 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use crate::health::outcome::nanos;
-use crate::health::{Clock, Outcome, Started, SystemClock, peak_ewma};
+use crate::health::{Clock, Outcome, ServerSource, Started, SystemClock, peak_ewma};
 use crate::server::Flag;
 use crate::sync::Mutex;
-use crate::{Balancer, Error, Fleet, Server, Shared};
+use crate::{Error, Server};
 
 /// Options of an [`OutlierDetector`]. The defaults are Envoy's (its
 /// `config.cluster.v3.OutlierDetection`, whose field names these follow), and its rules with
@@ -244,38 +244,6 @@ impl OutlierOptions {
             }
         }
         Ok(())
-    }
-}
-
-/// Anything whose current servers a detector can sweep: every balancer (`dyn Balancer` and
-/// [`AnyBalancer`](crate::AnyBalancer) included), a [`Shared`] balancer (its current
-/// snapshot), a [`Fleet`], a slice of servers.
-pub trait ServerSource {
-    /// Calls `f` with the servers as they are now.
-    fn with_servers(&self, f: &mut dyn FnMut(&[Server]));
-}
-
-impl<B: Balancer + ?Sized> ServerSource for B {
-    fn with_servers(&self, f: &mut dyn FnMut(&[Server])) {
-        f(self.servers())
-    }
-}
-
-impl<B: Balancer> ServerSource for Shared<B> {
-    fn with_servers(&self, f: &mut dyn FnMut(&[Server])) {
-        f(self.snapshot().servers())
-    }
-}
-
-impl ServerSource for Fleet {
-    fn with_servers(&self, f: &mut dyn FnMut(&[Server])) {
-        f(self.servers())
-    }
-}
-
-impl ServerSource for [Server] {
-    fn with_servers(&self, f: &mut dyn FnMut(&[Server])) {
-        f(self)
     }
 }
 
