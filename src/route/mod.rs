@@ -1,4 +1,4 @@
-//! Routing: what a service keys its picks by, and sticky sessions.
+//! Routing: what a service keys its picks by, sticky sessions, and fail-over.
 //!
 //! - [`ClientKey`]: the client's address alone (the usual affinity key), optionally a whole
 //!   subnet; an IPv4-mapped IPv6 address is its IPv4 address.
@@ -6,9 +6,13 @@
 //! - [`Protocol`]: the transport protocol of a five-tuple.
 //! - [`Sticky`]: authenticated tokens that keep a user on one server while it can serve.
 //! - [`StickyPick`]: a sticky pick's server, and the token to set when a fresh one is due.
+//! - [`Failover`]: one request tried against its key's ranked candidates, within a budget,
+//!   reporting each attempt's outcome to the lifecycle; [`FailoverError`] says why it gave up.
 
+mod failover;
 mod l4;
 mod sticky;
 
+pub use failover::{Failover, FailoverError};
 pub use l4::{ClientKey, FlowKey, Protocol};
 pub use sticky::{Sticky, StickyPick};
