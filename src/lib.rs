@@ -99,6 +99,10 @@
 //!   `md-5` crate.
 //! - `http-probe`: `health::HttpProbe`, an HTTP GET health check, with the `ureq` crate
 //!   (plain HTTP, no TLS).
+//! - `tower`: `route::Balance`, a `tower::Service` (and `route::BalanceLayer`, its `Layer`)
+//!   that routes each request to one of a live fleet's endpoint services through any
+//!   strategy, with a lease held for the request's life and outcomes reported to the
+//!   lifecycle.
 //!
 //! # Lifecycle
 //!
@@ -110,8 +114,9 @@
 //!
 //! The [`route`] module holds what a service keys its picks by beyond its own ids: a client's
 //! address ([`route::ClientKey`], a whole subnet if asked), a connection's five-tuple
-//! ([`route::FlowKey`]), sticky sessions ([`route::Sticky`]), and fail-over across a key's
-//! ranked candidates ([`route::Failover`]).
+//! ([`route::FlowKey`]), sticky sessions ([`route::Sticky`]), fail-over across a key's
+//! ranked candidates ([`route::Failover`]), and, with the `tower` feature, a tower service
+//! that routes requests to endpoint services (`route::Balance`).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations)]

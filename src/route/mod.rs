@@ -8,11 +8,23 @@
 //! - [`StickyPick`]: a sticky pick's server, and the token to set when a fresh one is due.
 //! - [`Failover`]: one request tried against its key's ranked candidates, within a budget,
 //!   reporting each attempt's outcome to the lifecycle; [`FailoverError`] says why it gave up.
+//! - `Balance` (feature `tower`): a `tower::Service` that routes each request to one of a
+//!   live fleet's endpoint services through any strategy, holding a lease for the request's
+//!   life and reporting its outcome; `BalanceLayer` builds it and is its `Layer`, with
+//!   `MakeEndpoint`, `KeyOf` and `NoKey`, `Classify` and `OkIsSuccess`, `BalanceError` and
+//!   `ResponseFuture`.
 
 mod failover;
 mod l4;
 mod sticky;
+#[cfg(feature = "tower")]
+mod tower;
 
+#[cfg(feature = "tower")]
+pub use self::tower::{
+    Balance, BalanceError, BalanceLayer, Classify, KeyOf, MakeEndpoint, NoKey, OkIsSuccess,
+    ResponseFuture,
+};
 pub use failover::{Failover, FailoverError};
 pub use l4::{ClientKey, FlowKey, Protocol};
 pub use sticky::{Sticky, StickyPick};
