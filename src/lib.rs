@@ -127,11 +127,14 @@ pub mod health;
 mod keyed;
 mod keyless;
 mod lease;
+#[cfg(feature = "redis")]
+pub mod redis;
 pub mod route;
 mod server;
 mod shared;
 mod sync;
 mod update;
+mod worker;
 
 pub use balancer::{Balancer, BalancerExt, MAX_CANDIDATES};
 pub use config::{AnyBalancer, Strategy};
