@@ -2,12 +2,15 @@
 //! it; and the connection each of them keeps, reopened after failures.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ::redis::cluster::{ClusterClient, ClusterConnection};
+use ::redis::cluster::{ClusterClient, ClusterConnection, ClusterPipeline};
 use ::redis::{
-    Client, Connection, ConnectionInfo, ConnectionLike, IntoConnectionInfo, RedisResult,
+    Client, Cmd, Connection, ConnectionInfo, ConnectionLike, IntoConnectionInfo, RedisResult, Value,
 };
+
+use parking_lot::Mutex;
 
 use super::backoff::Waits;
 use super::stats::LinkStats;
@@ -123,7 +126,11 @@ impl Connector {
     /// the timeout.
     pub fn check(&self) -> RedisResult<()> {
         let mut conn = self.connect()?;
-        ::redis::cmd("PING").query::<()>(conn.as_dyn())
+        let pong = match &mut conn {
+            Conn::Single(c) => c.req_command(&::redis::cmd("PING")),
+            Conn::Cluster(c) => c.req_command(&::redis::cmd("PING")),
+        };
+        pong.map(drop)
     }
 
     /// Checks the timeout and the waits against their ranges.
@@ -150,7 +157,7 @@ impl Connector {
             let conn = ClusterClient::builder(self.nodes.clone())
                 .connection_timeout(self.timeout)
                 .response_timeout(self.timeout)
-                .retries(2)
+                .retries(1)
                 .min_retry_wait(10)
                 .max_retry_wait(100)
                 .build()?
@@ -186,10 +193,24 @@ enum Conn {
 }
 
 impl Conn {
-    fn as_dyn(&mut self) -> &mut dyn ConnectionLike {
+    /// Sends `cmds` as one pipeline and reads every answer: one round trip when they go to
+    /// one node (on a cluster, when their keys share a slot).
+    fn query(&mut self, cmds: Vec<Cmd>) -> RedisResult<Vec<Value>> {
         match self {
-            Conn::Single(c) => c,
-            Conn::Cluster(c) => c,
+            Conn::Single(c) => {
+                let mut pipe = ::redis::pipe();
+                for cmd in cmds {
+                    pipe.add_command(cmd);
+                }
+                pipe.query(c)
+            }
+            Conn::Cluster(c) => {
+                let mut pipe = ClusterPipeline::with_capacity(cmds.len());
+                for cmd in cmds {
+                    pipe.add_command(cmd);
+                }
+                pipe.query(c)
+            }
         }
     }
 }
@@ -201,7 +222,16 @@ pub(crate) struct Link {
     connector: Connector,
     conn: Option<Conn>,
     waits: Waits,
-    stats: LinkStats,
+    /// How it fared, in a cell of its own: readable while a round trip is in progress.
+    stats: Arc<Mutex<LinkStats>>,
+}
+
+/// One round trip's answers.
+pub(crate) struct Exchange {
+    pub(crate) answers: Vec<Value>,
+    /// Whether the connection was opened for it.
+    pub(crate) fresh: bool,
+    pub(crate) round_trip: Duration,
 }
 
 impl Link {
@@ -210,58 +240,62 @@ impl Link {
             waits: Waits::new(connector.min_backoff, connector.max_backoff),
             connector,
             conn: None,
-            stats: LinkStats::default(),
+            stats: Arc::default(),
         }
     }
 
-    /// Runs `request` (one round trip) on the connection, opening one first if there is
-    /// none. Returns its answer and whether the connection was opened for it.
-    pub(crate) fn run<T>(
-        &mut self,
-        request: impl FnOnce(&mut dyn ConnectionLike) -> RedisResult<T>,
-    ) -> RedisResult<(T, bool)> {
+    /// The cell of the link's figures.
+    pub(crate) fn stats(&self) -> Arc<Mutex<LinkStats>> {
+        Arc::clone(&self.stats)
+    }
+
+    /// Sends `cmds` in one round trip, opening a connection first if there is none.
+    pub(crate) fn run(&mut self, cmds: Vec<Cmd>) -> RedisResult<Exchange> {
         let fresh = self.conn.is_none();
-        match self.attempt(request) {
-            Ok(answer) => {
+        match self.attempt(cmds) {
+            Ok((answers, round_trip)) => {
                 self.waits.succeeded();
-                Ok((answer, fresh))
+                let mut stats = self.stats.lock();
+                stats.round_trips += 1;
+                stats.round_trip = Some(round_trip);
+                Ok(Exchange {
+                    answers,
+                    fresh,
+                    round_trip,
+                })
             }
             Err(e) => {
                 self.conn = None;
                 self.waits.failed();
-                self.stats.failures += 1;
-                self.stats.last_error = Some(e.to_string());
+                let mut stats = self.stats.lock();
+                stats.failures += 1;
+                stats.last_error = Some(e.to_string());
                 Err(e)
             }
         }
     }
 
-    fn attempt<T>(
-        &mut self,
-        request: impl FnOnce(&mut dyn ConnectionLike) -> RedisResult<T>,
-    ) -> RedisResult<T> {
+    fn attempt(&mut self, cmds: Vec<Cmd>) -> RedisResult<(Vec<Value>, Duration)> {
         let conn = match &mut self.conn {
             Some(conn) => conn,
             None => {
                 let conn = self.connector.connect()?;
-                self.stats.connects += 1;
-                if self.stats.connects > 1 {
-                    self.stats.reconnects += 1;
+                let mut stats = self.stats.lock();
+                stats.connects += 1;
+                if stats.connects > 1 {
+                    stats.reconnects += 1;
                 }
                 self.conn.insert(conn)
             }
         };
         let started = Instant::now();
-        let answer = request(conn.as_dyn())?;
-        self.stats.round_trip = Some(started.elapsed());
-        self.stats.round_trips += 1;
-        Ok(answer)
+        let answers = conn.query(cmds)?;
+        Ok((answers, started.elapsed()))
     }
 
-    /// Notes a round skipped for a reason of the caller's.
-    pub(crate) fn skipped(&mut self, reason: &Error) {
-        self.stats.skipped += 1;
-        self.stats.last_error = Some(reason.to_string());
+    /// Whether the connector is a cluster's.
+    pub(crate) fn is_cluster(&self) -> bool {
+        self.connector.cluster
     }
 
     /// The wait before the next round: `interval` with jitter after a success, a growing
@@ -274,10 +308,6 @@ impl Link {
     pub(crate) fn failing(&self) -> bool {
         self.waits.failing()
     }
-
-    pub(crate) fn stats(&self) -> &LinkStats {
-        &self.stats
-    }
 }
 
 impl fmt::Debug for Link {
@@ -285,7 +315,6 @@ impl fmt::Debug for Link {
         f.debug_struct("Link")
             .field("connector", &self.connector)
             .field("connected", &self.conn.is_some())
-            .field("stats", &self.stats)
-            .finish()
+            .finish_non_exhaustive()
     }
 }

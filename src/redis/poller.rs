@@ -7,12 +7,12 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use ::redis::{ConnectionLike, FromRedisValue, RedisResult, Value};
+use ::redis::{FromRedisValue, RedisResult, Value};
 use parking_lot::Mutex;
 
 use super::connect::{Link, MAX_DURATION};
 use super::figures::unix_ms;
-use super::{Connector, Figures, Keys, PollStats};
+use super::{Connector, Figures, Keys, LinkStats, PollStats};
 use crate::health::{Clock, ServerSource, SystemClock};
 use crate::server::Flag;
 use crate::worker::Worker;
@@ -156,8 +156,9 @@ pub struct PollReport {
 type FleetSync = Box<dyn Fn(Vec<Server>) -> Result<SyncReport, Error> + Send + Sync>;
 
 /// Reads every server's [`Figures`] from Redis each interval, in one round trip (a pipeline
-/// of `MGET` over the servers' keys, and `ZRANGEBYSCORE` over the member set when it drives
-/// the fleet; never `KEYS` or `SCAN`), and feeds a live balancer: each figure's
+/// of `MGET` over the servers' keys, or of a `GET` each on a cluster, and `ZRANGEBYSCORE`
+/// over the member set when it drives the fleet; never `KEYS` or `SCAN`), and feeds a live
+/// balancer: each figure's
 /// [`load`](Figures::load) goes to [`Server::report_load`] (what
 /// [`LoadSource::Reported`](crate::LoadSource::Reported) balances by), and a server whose
 /// figures are missing is marked unhealthy.
@@ -220,12 +221,14 @@ pub struct Poller {
     clock: Arc<dyn Clock>,
     target: Arc<dyn ServerSource + Send + Sync>,
     sync: Option<FleetSync>,
+    /// The connection; polls take turns on it.
+    link: Mutex<Link>,
+    link_stats: Arc<Mutex<LinkStats>>,
     state: Mutex<State>,
 }
 
 /// What a poller keeps between polls.
 struct State {
-    link: Link,
     /// Each server fed, by id.
     servers: HashMap<Arc<str>, Entry>,
     /// Servers of a member-driven fleet missing from the member set, and since when.
@@ -268,11 +271,13 @@ impl Entry {
 }
 
 /// What one read brought: the member set if asked, and each id's value, if any.
+#[derive(Default)]
 struct Read {
     members: Option<Vec<Vec<u8>>>,
     values: Vec<Option<Vec<u8>>>,
     /// Whether the connection was opened for this read.
     fresh: bool,
+    round_trip: Option<Duration>,
 }
 
 impl Poller {
@@ -292,11 +297,13 @@ impl Poller {
         options.validate()?;
         connector.validate()?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
+        let link = Link::new(connector);
         Ok(Poller {
             keys,
             options,
+            link_stats: link.stats(),
+            link: Mutex::new(link),
             state: Mutex::new(State {
-                link: Link::new(connector),
                 servers: HashMap::new(),
                 absent: HashMap::new(),
                 last_ok: clock.now(),
@@ -349,31 +356,30 @@ impl Poller {
     /// Errors: the `redis` crate's, when Redis cannot be reached or answers an error; the
     /// servers then keep their last figures, or the fallback holds once they are stale.
     pub fn poll(&self) -> RedisResult<PollReport> {
-        let mut guard = self.state.lock();
-        let state = &mut *guard;
-        let now = self.clock.now();
+        // Polls take turns; the state is locked only between round trips, so that
+        // `stats` and `figures` never wait for Redis.
+        let mut link = self.link.lock();
         let mut servers = servers_of(&*self.target);
-        state.follow(&servers);
+        self.state.lock().follow(&servers);
         let mut ids: Vec<Arc<str>> = servers.iter().map(|s| Arc::clone(s.id_arc())).collect();
         let mut report = PollReport::default();
         let read = if ids.is_empty() && self.sync.is_none() {
-            Read {
-                members: None,
-                values: Vec::new(),
-                fresh: false,
-            }
+            Read::default()
         } else {
-            match self.read(&mut state.link, &ids, self.sync.is_some()) {
-                Ok(read) => {
-                    report.round_trip = state.link.stats().round_trip;
-                    read
-                }
+            match self.read(&mut link, &ids, self.sync.is_some()) {
+                Ok(read) => read,
                 Err(e) => {
-                    state.lost(now, self.options.stale_after);
+                    let now = self.clock.now();
+                    self.state.lock().lost(now, self.options.stale_after);
                     return Err(e);
                 }
             }
         };
+        report.round_trip = read.round_trip;
+        let now = self.clock.now();
+        let mut values: HashMap<Arc<str>, Option<Vec<u8>>> =
+            ids.drain(..).zip(read.values).collect();
+        let mut state = self.state.lock();
         state.polls += 1;
         state.last_ok = now;
         state.fallback = false;
@@ -384,60 +390,74 @@ impl Poller {
                 entry.missing_since = None;
             }
         }
-        let mut values: HashMap<Arc<str>, Option<Vec<u8>>> =
-            ids.drain(..).zip(read.values).collect();
         if let (Some(sync), Some(members)) = (&self.sync, read.members) {
-            let joined = self.follow_members(state, &servers, members, now, sync, &mut report);
+            let joined = self.follow_members(&mut state, &servers, members, now, sync, &mut report);
             if !joined.is_empty() {
+                drop(state);
                 servers = servers_of(&*self.target);
-                state.follow(&servers);
                 // The newcomers' figures, so that they join with their loads: a second
                 // round trip, only when the fleet grows.
-                if let Ok(read) = self.read(&mut state.link, &joined, false) {
+                if let Ok(read) = self.read(&mut link, &joined, false) {
                     values.extend(joined.into_iter().zip(read.values));
                 }
+                state = self.state.lock();
+                state.follow(&servers);
             }
         }
-        self.feed(state, &servers, &values, now, &mut report);
+        self.feed(&mut state, &servers, &values, now, &mut report);
         state.parse_errors += report.parse_errors as u64;
         Ok(report)
     }
 
-    /// One round trip: the member set if `members`, and the values of `ids`.
+    /// One round trip: the member set if `members`, and the values of `ids` (an `MGET` on
+    /// a single Redis; on a cluster, whose pipelines take no `MGET`, a `GET` each, pipelined
+    /// to the one node that holds the service's slot).
     fn read(&self, link: &mut Link, ids: &[Arc<str>], members: bool) -> RedisResult<Read> {
-        let mut pipe = ::redis::pipe();
+        let mut cmds = Vec::with_capacity(ids.len() + 1);
         if members {
-            pipe.cmd("ZRANGEBYSCORE")
+            let mut range = ::redis::cmd("ZRANGEBYSCORE");
+            range
                 .arg(self.keys.members())
                 .arg(unix_ms(SystemTime::now()))
                 .arg("+inf");
+            cmds.push(range);
         }
-        if !ids.is_empty() {
-            pipe.cmd("MGET");
+        let cluster = link.is_cluster();
+        if cluster {
+            cmds.extend(ids.iter().map(|id| {
+                let mut get = ::redis::cmd("GET");
+                get.arg(self.keys.server(id));
+                get
+            }));
+        } else if !ids.is_empty() {
+            let mut mget = ::redis::cmd("MGET");
             for id in ids {
-                pipe.arg(self.keys.server(id));
+                mget.arg(self.keys.server(id));
             }
+            cmds.push(mget);
         }
-        let query = |conn: &mut dyn ConnectionLike| {
-            let mut answers = pipe.query::<Vec<Value>>(conn)?.into_iter();
-            let mut next = || answers.next().unwrap_or(Value::Nil);
-            let members = if members {
-                Some(Vec::<Vec<u8>>::from_redis_value(next())?)
-            } else {
-                None
-            };
-            let values = if ids.is_empty() {
-                Vec::new()
-            } else {
-                Vec::<Option<Vec<u8>>>::from_redis_value(next())?
-            };
-            Ok((members, values))
+        let exchange = link.run(cmds)?;
+        let mut answers = exchange.answers.into_iter();
+        let members = if members {
+            let set = answers.next().unwrap_or(Value::Nil);
+            Some(Vec::<Vec<u8>>::from_redis_value(set)?)
+        } else {
+            None
         };
-        let ((members, values), fresh) = link.run(query)?;
+        let values = if cluster {
+            answers
+                .map(Option::<Vec<u8>>::from_redis_value)
+                .collect::<Result<_, _>>()?
+        } else if ids.is_empty() {
+            Vec::new()
+        } else {
+            Vec::<Option<Vec<u8>>>::from_redis_value(answers.next().unwrap_or(Value::Nil))?
+        };
         Ok(Read {
             members,
             values,
-            fresh,
+            fresh: exchange.fresh,
+            round_trip: Some(exchange.round_trip),
         })
     }
 
@@ -545,11 +565,10 @@ impl Poller {
     /// growing wait with jitter after a failure, cut short at the staleness limit so that the
     /// fallback starts on time.
     pub fn next_delay(&self) -> Duration {
-        let mut state = self.state.lock();
-        let wait = state
-            .link
-            .next_delay(self.options.interval, self.options.jitter);
-        if !state.link.failing() || state.fallback {
+        let mut link = self.link.lock();
+        let wait = link.next_delay(self.options.interval, self.options.jitter);
+        let state = self.state.lock();
+        if !link.failing() || state.fallback {
             return wait;
         }
         let stale = self.clock.now().saturating_sub(state.last_ok);
@@ -568,7 +587,7 @@ impl Poller {
     pub fn stats(&self) -> PollStats {
         let state = self.state.lock();
         PollStats {
-            link: state.link.stats().clone(),
+            link: self.link_stats.lock().clone(),
             polls: state.polls,
             parse_errors: state.parse_errors,
             stale_age: self.clock.now().saturating_sub(state.last_ok),

@@ -133,6 +133,7 @@ pub struct Reporter {
     key: String,
     options: ReportOptions,
     link: Mutex<Link>,
+    stats: Arc<Mutex<LinkStats>>,
 }
 
 impl Reporter {
@@ -152,12 +153,14 @@ impl Reporter {
         }
         options.validate()?;
         connector.validate()?;
+        let link = Link::new(connector);
         Ok(Reporter {
             key: keys.server(&id),
             keys,
             id,
             options,
-            link: Mutex::new(Link::new(connector)),
+            stats: link.stats(),
+            link: Mutex::new(link),
         })
     }
 
@@ -180,28 +183,20 @@ impl Reporter {
         let figures = figures.stamped_now();
         let now = unix_ms(figures.at());
         let ttl = u64::try_from(self.options.ttl.as_millis()).unwrap_or(u64::MAX);
-        let mut pipe = ::redis::pipe();
-        pipe.cmd("SET")
-            .arg(&self.key)
-            .arg(figures.encode())
-            .arg("PX")
-            .arg(ttl)
-            .ignore();
-        pipe.cmd("ZADD")
-            .arg(self.keys.members())
+        let mut set = ::redis::cmd("SET");
+        set.arg(&self.key).arg(figures.encode()).arg("PX").arg(ttl);
+        let mut join = ::redis::cmd("ZADD");
+        join.arg(self.keys.members())
             .arg(now.saturating_add(ttl))
-            .arg(&*self.id)
-            .ignore();
+            .arg(&*self.id);
         // Entries that lapsed a time-to-live ago go, whoever wrote them: the set stays the
         // size of the live fleet, with a time-to-live of slack for clocks that differ.
-        pipe.cmd("ZREMRANGEBYSCORE")
+        let mut prune = ::redis::cmd("ZREMRANGEBYSCORE");
+        prune
             .arg(self.keys.members())
             .arg("-inf")
-            .arg(format!("({}", now.saturating_sub(ttl)))
-            .ignore();
-        let mut link = self.link.lock();
-        link.run(|conn| pipe.query::<()>(conn))?;
-        Ok(link.stats().round_trip.unwrap_or_default())
+            .arg(format!("({}", now.saturating_sub(ttl)));
+        Ok(self.link.lock().run(vec![set, join, prune])?.round_trip)
     }
 
     /// Removes the server's figures and member entry, so that pollers see it gone at their
@@ -209,13 +204,11 @@ impl Reporter {
     ///
     /// Errors: the `redis` crate's, as for [`report`](Reporter::report).
     pub fn remove(&self) -> RedisResult<()> {
-        let mut pipe = ::redis::pipe();
-        pipe.cmd("DEL").arg(&self.key).ignore();
-        pipe.cmd("ZREM")
-            .arg(self.keys.members())
-            .arg(&*self.id)
-            .ignore();
-        self.link.lock().run(|conn| pipe.query::<()>(conn))?;
+        let mut del = ::redis::cmd("DEL");
+        del.arg(&self.key);
+        let mut leave = ::redis::cmd("ZREM");
+        leave.arg(self.keys.members()).arg(&*self.id);
+        self.link.lock().run(vec![del, leave])?;
         Ok(())
     }
 
@@ -226,9 +219,9 @@ impl Reporter {
         self.link.lock().next_delay(o.interval, o.jitter)
     }
 
-    /// How the connection has fared.
+    /// How the connection has fared (read without waiting for a write in progress).
     pub fn stats(&self) -> LinkStats {
-        self.link.lock().stats().clone()
+        self.stats.lock().clone()
     }
 
     /// Runs the reporter on a thread of its own: a write at once, then one after each
@@ -249,7 +242,11 @@ impl Reporter {
                     Ok(f) => {
                         let _ = reporter.report(f);
                     }
-                    Err(e) => reporter.link.lock().skipped(&e),
+                    Err(e) => {
+                        let mut stats = reporter.stats.lock();
+                        stats.skipped += 1;
+                        stats.last_error = Some(e.to_string());
+                    }
                 }
                 reporter.next_delay()
             })?
@@ -267,8 +264,8 @@ impl fmt::Debug for Reporter {
             .field("id", &self.id)
             .field("keys", &self.keys)
             .field("options", &self.options)
-            .field("link", &*self.link.lock())
-            .finish()
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
     }
 }
 
