@@ -99,6 +99,9 @@
 //!   `md-5` crate.
 //! - `http-probe`: `health::HttpProbe`, an HTTP GET health check, with the `ureq` crate
 //!   (plain HTTP, no TLS).
+//! - `redis`: the `redis` module: servers publish their load and liveness into Redis (or a
+//!   Redis Cluster) and every balancer of the fleet reads them, with the `redis` crate's
+//!   synchronous client.
 //!
 //! # Lifecycle
 //!

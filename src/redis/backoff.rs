@@ -1,13 +1,34 @@
 //! Waits: the interval between rounds, less a random part, and the growing wait after a
-//! failure, with jitter, so that a fleet that lost Redis together does not return in step.
+//! failure, with jitter, so that a fleet that lost Redis together does not return in step;
+//! and the checks of the options that set them.
 
 use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
 
+use crate::Error;
 use crate::hash::mix64;
 
 /// The SplitMix64 increment.
 const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// The longest interval, timeout or wait: one day.
+pub(crate) const MAX_DURATION: Duration = Duration::from_secs(86_400);
+
+/// Checks that the option `name` is above 0 and at most a day.
+pub(crate) fn check_span(name: &str, d: Duration) -> Result<(), Error> {
+    if d.is_zero() || d > MAX_DURATION {
+        return Err(Error::option(name, "must be above 0 and at most a day"));
+    }
+    Ok(())
+}
+
+/// Checks a share of an interval taken off at random: in `[0, 1)`.
+pub(crate) fn check_jitter(jitter: f64) -> Result<(), Error> {
+    if !(0.0..1.0).contains(&jitter) {
+        return Err(Error::option("jitter", "must be at least 0 and below 1"));
+    }
+    Ok(())
+}
 
 /// The waits of one connection: its rounds' and its retries'.
 #[derive(Debug)]

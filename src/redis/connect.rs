@@ -12,12 +12,9 @@ use ::redis::{
 
 use parking_lot::Mutex;
 
-use super::backoff::Waits;
+use super::backoff::{MAX_DURATION, Waits, check_span};
 use super::stats::LinkStats;
 use crate::Error;
-
-/// The longest timeout or wait: one day.
-pub(crate) const MAX_DURATION: Duration = Duration::from_secs(86_400);
 
 /// Where Redis is (one server, or the nodes of a Redis Cluster to start from) and how to
 /// reach it: a timeout on every connection attempt, write and read (default 1 s), and the
@@ -135,12 +132,7 @@ impl Connector {
 
     /// Checks the timeout and the waits against their ranges.
     pub(crate) fn validate(&self) -> Result<(), Error> {
-        if self.timeout.is_zero() || self.timeout > MAX_DURATION {
-            return Err(Error::option(
-                "timeout",
-                "must be above 0 and at most a day",
-            ));
-        }
+        check_span("timeout", self.timeout)?;
         let backoff_ok = !self.min_backoff.is_zero()
             && self.min_backoff <= self.max_backoff
             && self.max_backoff <= MAX_DURATION;
@@ -163,7 +155,7 @@ impl Connector {
                 .build()?
                 .get_connection()?;
             conn.set_write_timeout(t)?;
-            return Ok(Conn::Cluster(conn));
+            return Ok(Conn::Cluster(Box::new(conn)));
         }
         let conn =
             Client::open(self.nodes[0].clone())?.get_connection_with_timeout(self.timeout)?;
@@ -189,7 +181,8 @@ impl fmt::Debug for Connector {
 /// An open connection, to one server or a cluster.
 enum Conn {
     Single(Connection),
-    Cluster(ClusterConnection),
+    /// Boxed: a cluster connection is several times the size of a single one.
+    Cluster(Box<ClusterConnection>),
 }
 
 impl Conn {

@@ -25,7 +25,25 @@
 //! [`Poller::spawn`]), or as a step that a task calls ([`Reporter::report`],
 //! [`Poller::poll`], each followed by a wait of `next_delay()`): the crate holds no async
 //! runtime, and on tokio a step goes in `spawn_blocking`, since it blocks for up to the
-//! connector's timeout.
+//! connector's timeout:
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # use loadring::redis::Poller;
+//! async fn drive(poller: Arc<Poller>) {
+//!     loop {
+//!         let step = Arc::clone(&poller);
+//!         let wait = tokio::task::spawn_blocking(move || {
+//!             let _ = step.poll(); // errors are counted in its stats
+//!             step.next_delay()
+//!         });
+//!         match wait.await {
+//!             Ok(wait) => tokio::time::sleep(wait).await,
+//!             Err(_) => return, // the runtime is shutting down
+//!         }
+//!     }
+//! }
+//! ```
 //!
 //! ```no_run
 //! use std::sync::Arc;

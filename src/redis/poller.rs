@@ -10,7 +10,8 @@ use std::time::{Duration, SystemTime};
 use ::redis::{FromRedisValue, RedisResult, Value};
 use parking_lot::Mutex;
 
-use super::connect::{Link, MAX_DURATION};
+use super::backoff::{MAX_DURATION, check_jitter, check_span};
+use super::connect::Link;
 use super::figures::unix_ms;
 use super::{Connector, Figures, Keys, LinkStats, PollStats};
 use crate::health::{Clock, ServerSource, SystemClock};
@@ -43,7 +44,9 @@ pub struct PollOptions {
     pub interval: Duration,
     /// The staleness limit: once Redis has been out of reach this long, the fallback holds
     /// (every load 0, no server marked for missing figures) until it answers again
-    /// (default 10 s; above 0, at most a day).
+    /// (default 10 s; above 0, at most a day). It starts at the limit, or when an attempt
+    /// under way then gives up (within the connector's timeout; on a cluster, whose client
+    /// tries once more, within two or three).
     #[cfg_attr(feature = "serde", serde(with = "crate::health::duration"))]
     pub stale_after: Duration,
     /// How long a server's figures (or, with a member-driven fleet, its member entry) must
@@ -104,25 +107,12 @@ impl PollOptions {
     }
 
     fn validate(&self) -> Result<(), Error> {
-        let span = |d: Duration| !d.is_zero() && d <= MAX_DURATION;
-        if !span(self.interval) {
-            return Err(Error::option(
-                "interval",
-                "must be above 0 and at most a day",
-            ));
-        }
-        if !span(self.stale_after) {
-            return Err(Error::option(
-                "stale_after",
-                "must be above 0 and at most a day",
-            ));
-        }
+        check_span("interval", self.interval)?;
+        check_span("stale_after", self.stale_after)?;
         if self.grace > MAX_DURATION {
             return Err(Error::option("grace", "must be at most a day"));
         }
-        if !(0.0..1.0).contains(&self.jitter) {
-            return Err(Error::option("jitter", "must be at least 0 and below 1"));
-        }
+        check_jitter(self.jitter)?;
         Ok(())
     }
 }
@@ -359,9 +349,15 @@ impl Poller {
         // Polls take turns; the state is locked only between round trips, so that
         // `stats` and `figures` never wait for Redis.
         let mut link = self.link.lock();
+        if link.failing() {
+            // Redis was out of reach at the last poll: once that is stale, the fallback
+            // starts now, not after this poll's attempt has timed out too.
+            let now = self.clock.now();
+            self.state.lock().lost(now, self.options.stale_after);
+        }
         let mut servers = servers_of(&*self.target);
         self.state.lock().follow(&servers);
-        let mut ids: Vec<Arc<str>> = servers.iter().map(|s| Arc::clone(s.id_arc())).collect();
+        let ids: Vec<Arc<str>> = servers.iter().map(|s| Arc::clone(s.id_arc())).collect();
         let mut report = PollReport::default();
         let read = if ids.is_empty() && self.sync.is_none() {
             Read::default()
@@ -378,7 +374,7 @@ impl Poller {
         report.round_trip = read.round_trip;
         let now = self.clock.now();
         let mut values: HashMap<Arc<str>, Option<Vec<u8>>> =
-            ids.drain(..).zip(read.values).collect();
+            ids.into_iter().zip(read.values).collect();
         let mut state = self.state.lock();
         state.polls += 1;
         state.last_ok = now;
@@ -637,7 +633,8 @@ impl State {
         }
     }
 
-    /// A poll failed at `now`: past the staleness limit, the fallback starts.
+    /// Redis has been out of reach since the last good poll, as of `now`: past the staleness
+    /// limit, the fallback starts.
     fn lost(&mut self, now: Duration, stale_after: Duration) {
         if self.fallback || now.saturating_sub(self.last_ok) < stale_after {
             return;
@@ -766,6 +763,24 @@ mod tests {
                 other => panic!("{name}: {other:?}"),
             }
         }
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn options_read_durations_as_strings_and_refuse_unknown_fields() {
+        let text = r#"{"interval": "250ms", "stale_after": "5s", "mark_expired": false}"#;
+        let options: PollOptions = serde_json::from_str(text).unwrap();
+        let want = PollOptions::default()
+            .with_interval(Duration::from_millis(250))
+            .with_stale_after(Duration::from_secs(5))
+            .with_mark_expired(false);
+        assert_eq!(options, want);
+        let back: PollOptions =
+            serde_json::from_str(&serde_json::to_string(&want).unwrap()).unwrap();
+        assert_eq!(back, want);
+        assert!(serde_json::from_str::<PollOptions>(r#"{"intervall": "1s"}"#).is_err());
+        let report: crate::redis::ReportOptions = serde_json::from_str(r#"{"ttl": "2s"}"#).unwrap();
+        assert_eq!(report.ttl, Duration::from_secs(2));
     }
 
     #[test]

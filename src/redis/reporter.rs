@@ -9,7 +9,8 @@ use std::time::Duration;
 use ::redis::RedisResult;
 use parking_lot::Mutex;
 
-use super::connect::{Link, MAX_DURATION};
+use super::backoff::{MAX_DURATION, check_jitter, check_span};
+use super::connect::Link;
 use super::figures::unix_ms;
 use super::{Connector, Figures, Keys, LinkStats};
 use crate::Error;
@@ -77,12 +78,7 @@ impl ReportOptions {
     }
 
     fn validate(&self) -> Result<(), Error> {
-        if self.interval.is_zero() || self.interval > MAX_DURATION {
-            return Err(Error::option(
-                "interval",
-                "must be above 0 and at most a day",
-            ));
-        }
+        check_span("interval", self.interval)?;
         if self.ttl <= self.interval
             || self.ttl < Duration::from_millis(1)
             || self.ttl > MAX_DURATION
@@ -92,9 +88,7 @@ impl ReportOptions {
                 "must be longer than the interval, at least 1 ms and at most a day",
             ));
         }
-        if !(0.0..1.0).contains(&self.jitter) {
-            return Err(Error::option("jitter", "must be at least 0 and below 1"));
-        }
+        check_jitter(self.jitter)?;
         Ok(())
     }
 }
