@@ -103,6 +103,9 @@
 //!   that routes each request to one of a live fleet's endpoint services through any
 //!   strategy, with a lease held for the request's life and outcomes reported to the
 //!   lifecycle.
+//! - `redis`: the `redis` module: servers publish their load and liveness into Redis (or a
+//!   Redis Cluster) and every balancer of the fleet reads them, with the `redis` crate's
+//!   synchronous client.
 //!
 //! # Lifecycle
 //!
@@ -133,11 +136,14 @@ pub mod health;
 mod keyed;
 mod keyless;
 mod lease;
+#[cfg(feature = "redis")]
+pub mod redis;
 pub mod route;
 mod server;
 mod shared;
 mod sync;
 mod update;
+mod worker;
 
 pub use balancer::{Balancer, BalancerExt, MAX_CANDIDATES};
 pub use config::{AnyBalancer, Strategy};

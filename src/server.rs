@@ -98,10 +98,14 @@ impl Flag {
     ///
     /// [`InitialHealth::Unhealthy`]: crate::InitialHealth::Unhealthy
     pub(crate) const UNCHECKED: u8 = 32;
+    /// Its figures in Redis expired or never came: set and cleared by the Redis poller
+    /// alone (feature `redis`), as the checker keeps [`Flag::FAILING`].
+    pub(crate) const UNREPORTED: u8 = 64;
     /// The marks that keep a server from new requests.
     pub(crate) const BLOCKING: u8 = Flag::UNHEALTHY | Flag::DRAINING;
     /// The marks of ill health.
-    pub(crate) const UNHEALTHY: u8 = Flag::DOWN | Flag::FAILING | Flag::EJECTED | Flag::UNCHECKED;
+    pub(crate) const UNHEALTHY: u8 =
+        Flag::DOWN | Flag::FAILING | Flag::EJECTED | Flag::UNCHECKED | Flag::UNREPORTED;
 }
 
 /// The cells a server's clones share; aligned to a cache line (and within one: 45 bytes of
@@ -264,15 +268,16 @@ impl Server {
     }
 
     /// Whether the server is healthy: not marked down by [`set_healthy`](Server::set_healthy),
-    /// by failing health checks, nor ejected as an outlier. New servers are healthy.
+    /// by failing health checks, by figures missing from Redis (feature `redis`), nor ejected
+    /// as an outlier. New servers are healthy.
     #[inline]
     pub fn is_healthy(&self) -> bool {
         self.state.flags.load(Ordering::Relaxed) & Flag::UNHEALTHY == 0
     }
 
     /// Marks the server healthy or not by hand; every balancer holding a clone sees it on its
-    /// next pick. Health checks and outlier ejection keep marks of their own: the server is
-    /// healthy when none of the three holds it down.
+    /// next pick. Health checks, outlier ejection and the Redis poller keep marks of their
+    /// own: the server is healthy when none of them holds it down.
     ///
     /// Marking it healthy also lifts the wait of a server that discovery added unhealthy
     /// until a first check ([`InitialHealth::Unhealthy`](crate::InitialHealth::Unhealthy)).

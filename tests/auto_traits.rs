@@ -67,3 +67,21 @@ fn pickers_and_shared_balancers_are_send_and_sync() {
     assert_send_sync::<Snapshot<LeastLoaded>>();
     assert_send_sync::<Reader<'static, HashRing>>();
 }
+
+#[cfg(feature = "redis")]
+#[test]
+fn redis_reporters_and_pollers_are_send_and_sync() {
+    use loadring::redis::*;
+    assert_send_sync::<Connector>();
+    assert_send_sync::<Keys>();
+    assert_send_sync::<Figures>();
+    assert_send_sync::<Reporter>();
+    assert_send_sync::<ReporterHandle>();
+    assert_send_sync::<ReportOptions>();
+    assert_send_sync::<Poller>();
+    assert_send_sync::<PollerHandle>();
+    assert_send_sync::<PollOptions>();
+    assert_send_sync::<PollReport>();
+    assert_send_sync::<PollStats>();
+    assert_send_sync::<LinkStats>();
+}

@@ -32,7 +32,7 @@
 mod check;
 mod clock;
 #[cfg(feature = "serde")]
-mod duration;
+pub(crate) mod duration;
 #[cfg(feature = "http-probe")]
 mod http;
 mod outcome;

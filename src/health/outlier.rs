@@ -4,14 +4,13 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use crate::health::outcome::nanos;
 use crate::health::{Clock, Outcome, ServerSource, Started, SystemClock, peak_ewma};
 use crate::server::Flag;
 use crate::sync::Mutex;
+use crate::worker::Worker;
 use crate::{Error, Server};
 
 /// Options of an [`OutlierDetector`]. The defaults are Envoy's (its
@@ -697,24 +696,13 @@ impl<C: Clock + 'static> OutlierDetector<C> {
     where
         S: ServerSource + Send + Sync + ?Sized + 'static,
     {
-        let (stop, stopped) = mpsc::channel::<()>();
         let detector = Arc::clone(self);
         let interval = self.options.interval;
-        let thread = thread::Builder::new()
-            .name("loadring-outliers".into())
-            .spawn(move || {
-                loop {
-                    detector.evaluate(&*fleet);
-                    match stopped.recv_timeout(interval) {
-                        Err(RecvTimeoutError::Timeout) => {}
-                        _ => return,
-                    }
-                }
-            })?;
-        Ok(Sweeper {
-            stop: Some(stop),
-            thread: Some(thread),
-        })
+        let worker = Worker::spawn("loadring-outliers", move || {
+            detector.evaluate(&*fleet);
+            interval
+        })?;
+        Ok(Sweeper { _worker: worker })
     }
 }
 
@@ -762,20 +750,10 @@ impl<C: fmt::Debug> fmt::Debug for OutlierDetector<C> {
 /// The thread of [`OutlierDetector::spawn`]; dropping it stops the thread and waits for it.
 #[derive(Debug)]
 pub struct Sweeper {
-    stop: Option<mpsc::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    _worker: Worker,
 }
 
 impl Sweeper {
     /// Stops the thread and waits for it (the same as dropping the sweeper).
     pub fn stop(self) {}
-}
-
-impl Drop for Sweeper {
-    fn drop(&mut self) {
-        drop(self.stop.take()); // wakes the thread: its channel is closed
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
 }

@@ -1,0 +1,192 @@
+//! [`Figures`]: what a reporter publishes about its server, and their text in Redis.
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::Error;
+
+/// One server's figures as its reporter publishes them: requests in flight, a load (CPU, a
+/// queue length, any figure where less means less loaded), a latency, and when they were
+/// taken.
+///
+/// In Redis they are one line of `name=value` fields, in any order, and readers skip fields
+/// they do not know, so that later versions can add some:
+///
+/// ```text
+/// in_flight=3 load=0.42 latency_us=1500 at_ms=1767225600000
+/// ```
+///
+/// `load` is a finite, non-negative decimal; `in_flight`, `latency_us` (microseconds) and
+/// `at_ms` (the Unix time in milliseconds) are whole numbers. A value without all four, or
+/// with one out of range, does not parse: pollers count it and ignore it.
+///
+/// ```
+/// use std::time::Duration;
+/// use loadring::redis::Figures;
+///
+/// let figures = Figures::new(3, 0.42)?.with_latency(Duration::from_micros(1500));
+/// assert_eq!((figures.in_flight(), figures.load()), (3, 0.42));
+/// assert!(Figures::new(0, f64::NAN).is_err());
+/// # Ok::<(), loadring::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Figures {
+    in_flight: u64,
+    load: f64,
+    latency: Duration,
+    at: SystemTime,
+}
+
+/// Why a published value did not parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Unparsable;
+
+impl Figures {
+    /// Figures taken now, with no latency figure.
+    ///
+    /// Errors: [`Error::InvalidLoad`] for a NaN, infinite or negative load.
+    pub fn new(in_flight: u64, load: f64) -> Result<Self, Error> {
+        if !load.is_finite() || load < 0.0 {
+            return Err(Error::InvalidLoad { value: load });
+        }
+        Ok(Figures {
+            in_flight,
+            load,
+            latency: Duration::ZERO,
+            at: SystemTime::now(),
+        })
+    }
+
+    /// Sets the latency figure (published in whole microseconds).
+    pub fn with_latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
+        self
+    }
+
+    /// Requests in flight on the server.
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight
+    }
+
+    /// The load: what a poller reports to the balancer
+    /// ([`Server::report_load`](crate::Server::report_load)).
+    pub fn load(&self) -> f64 {
+        self.load
+    }
+
+    /// The latency figure.
+    pub fn latency(&self) -> Duration {
+        self.latency
+    }
+
+    /// When the figures were taken (a reporter stamps them as it writes them), by the
+    /// reporting machine's clock.
+    pub fn at(&self) -> SystemTime {
+        self.at
+    }
+
+    /// The same figures, taken now.
+    pub(crate) fn stamped_now(mut self) -> Self {
+        self.at = SystemTime::now();
+        self
+    }
+
+    /// The text written to Redis.
+    pub(crate) fn encode(&self) -> String {
+        format!(
+            "in_flight={} load={} latency_us={} at_ms={}",
+            self.in_flight,
+            self.load,
+            u64::try_from(self.latency.as_micros()).unwrap_or(u64::MAX),
+            unix_ms(self.at),
+        )
+    }
+
+    /// Reads a value written by [`encode`](Figures::encode) (or a later version).
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Self, Unparsable> {
+        let text = std::str::from_utf8(bytes).map_err(|_| Unparsable)?;
+        let (mut in_flight, mut load, mut latency, mut at) = (None, None, None, None);
+        for field in text.split_ascii_whitespace() {
+            let (name, value) = field.split_once('=').ok_or(Unparsable)?;
+            let whole = || value.parse::<u64>().map_err(|_| Unparsable);
+            match name {
+                "in_flight" => in_flight = Some(whole()?),
+                "load" => load = Some(value.parse::<f64>().map_err(|_| Unparsable)?),
+                "latency_us" => latency = Some(Duration::from_micros(whole()?)),
+                "at_ms" => {
+                    let ms = Duration::from_millis(whole()?);
+                    at = Some(UNIX_EPOCH.checked_add(ms).ok_or(Unparsable)?);
+                }
+                _ => {}
+            }
+        }
+        let (Some(in_flight), Some(load), Some(latency), Some(at)) = (in_flight, load, latency, at)
+        else {
+            return Err(Unparsable);
+        };
+        let figures = Figures::new(in_flight, load).map_err(|_| Unparsable)?;
+        Ok(Figures {
+            latency,
+            at,
+            ..figures
+        })
+    }
+}
+
+impl fmt::Display for Figures {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.encode())
+    }
+}
+
+/// `t` as whole milliseconds since the Unix epoch (0 before it, saturating far after).
+pub(crate) fn unix_ms(t: SystemTime) -> u64 {
+    let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_survive_their_text() {
+        let f = Figures::new(7, 0.125)
+            .unwrap()
+            .with_latency(Duration::from_micros(1500));
+        let back = Figures::parse(f.encode().as_bytes()).unwrap();
+        assert_eq!(
+            (back.in_flight(), back.load(), back.latency()),
+            (7, 0.125, f.latency())
+        );
+        assert_eq!(unix_ms(back.at()), unix_ms(f.at()));
+        assert_eq!(f.to_string(), f.encode());
+    }
+
+    #[test]
+    fn fields_come_in_any_order_and_unknown_ones_are_skipped() {
+        let text = "at_ms=1000 cpu=0.9 load=2 latency_us=5 in_flight=1";
+        let f = Figures::parse(text.as_bytes()).unwrap();
+        assert_eq!((f.in_flight(), f.load()), (1, 2.0));
+        assert_eq!(f.at(), UNIX_EPOCH + Duration::from_secs(1));
+    }
+
+    #[test]
+    fn garbage_does_not_parse() {
+        let bad: [&[u8]; 10] = [
+            b"",
+            b"garbage",
+            b"\xff\xfe",
+            b"in_flight=1 load=2 latency_us=3",
+            b"in_flight=1 load=NaN latency_us=3 at_ms=4",
+            b"in_flight=1 load=-1 latency_us=3 at_ms=4",
+            b"in_flight=1 load=inf latency_us=3 at_ms=4",
+            b"in_flight=-1 load=1 latency_us=3 at_ms=4",
+            b"in_flight=1 load=1 latency_us=3 at_ms=99999999999999999999",
+            b"in_flight=1 load=1 latency_us=3 at_ms=4 stray",
+        ];
+        for text in bad {
+            assert_eq!(Figures::parse(text), Err(Unparsable), "{text:?}");
+        }
+    }
+}
