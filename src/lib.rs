@@ -110,7 +110,8 @@
 //!
 //! The [`route`] module holds what a service keys its picks by beyond its own ids: a client's
 //! address ([`route::ClientKey`], a whole subnet if asked), a connection's five-tuple
-//! ([`route::FlowKey`]), and sticky sessions ([`route::Sticky`]).
+//! ([`route::FlowKey`]), sticky sessions ([`route::Sticky`]), and fail-over across a key's
+//! ranked candidates ([`route::Failover`]).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations)]

@@ -1,5 +1,5 @@
-//! Routing: what a service keys its picks by, rules that send requests to pools, and sticky
-//! sessions.
+//! Routing: what a service keys its picks by, rules that send requests to pools, sticky
+//! sessions, and fail-over.
 //!
 //! Layer 4, a connection:
 //!
@@ -22,11 +22,14 @@
 //! - [`Router`]: the first matching rule's pool, or the default, leases a server:
 //!   [`Routed`], or a [`RouteError`] that names the pool.
 //!
-//! Sticky sessions:
+//! Sticky sessions and fail-over:
 //!
 //! - [`Sticky`]: authenticated tokens that keep a user on one server while it can serve.
 //! - [`StickyPick`]: a sticky pick's server, and the token to set when a fresh one is due.
+//! - [`Failover`]: one request tried against its key's ranked candidates, within a budget,
+//!   reporting each attempt's outcome to the lifecycle; [`FailoverError`] says why it gave up.
 
+mod failover;
 #[cfg(feature = "http")]
 mod http;
 mod key;
@@ -40,6 +43,7 @@ mod rule;
 mod sticky;
 mod table;
 
+pub use failover::{Failover, FailoverError};
 pub use key::{KeySource, RequestKey};
 pub use l4::{ClientKey, FlowKey, Protocol};
 pub use owned::OwnedRequest;
