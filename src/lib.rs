@@ -94,11 +94,14 @@
 //!
 //! - `serde`: `Serialize`/`Deserialize` for [`AnyBalancer`] (a whole balancer from one
 //!   `{"strategy", "servers", "options"}` document, strictly: unknown names are errors),
-//!   [`Server`], every options type and [`SyncOptions`].
+//!   [`Server`], every options type and [`SyncOptions`]; `Deserialize` for a whole
+//!   [`route::RouteTable`] (pools, rules, default pool) from one document.
 //! - `ketama`: `KetamaRing`, `KetamaFlavor`, `KetamaOptions` and `ketama_hash`, with the
 //!   `md-5` crate.
 //! - `http-probe`: `health::HttpProbe`, an HTTP GET health check, with the `ureq` crate
 //!   (plain HTTP, no TLS).
+//! - `http`: [`route::RequestView`] for `http::Request`, so the layer-7 [`route::Router`]
+//!   routes the `http` crate's requests (hyper's, axum's, tower's).
 //!
 //! # Lifecycle
 //!
@@ -112,6 +115,12 @@
 //! address ([`route::ClientKey`], a whole subnet if asked), a connection's five-tuple
 //! ([`route::FlowKey`]), sticky sessions ([`route::Sticky`]), and fail-over across a key's
 //! ranked candidates ([`route::Failover`]).
+//!
+//! At layer 7, a [`route::Router`] sends each HTTP request to a pool by ordered rules on
+//! host, path prefix, method, headers and cookies, and leases a server from that pool by the
+//! request's key (a header, cookie, query parameter, path segment or the client address),
+//! keeping sticky users on their server; its [`route::RouteTable`] is built in code or read
+//! from one TOML or JSON file. `examples/http_router` is a reverse proxy built on it.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations)]
