@@ -231,7 +231,7 @@ pub trait Balancer: fmt::Debug + Send + Sync {
 }
 
 /// The first of at most `max` ranked candidates for `hash` that `accept` takes.
-fn select_hash<'b, B: Balancer + ?Sized>(
+pub(crate) fn select_hash<'b, B: Balancer + ?Sized>(
     b: &'b B,
     hash: u64,
     max: usize,

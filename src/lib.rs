@@ -102,6 +102,10 @@
 //!   (plain HTTP, no TLS).
 //! - `http`: [`route::RequestView`] for `http::Request`, so the layer-7 [`route::Router`]
 //!   routes the `http` crate's requests (hyper's, axum's, tower's).
+//! - `tower`: `route::Balance`, a `tower::Service` (and `route::BalanceLayer`, its `Layer`)
+//!   that routes each request to one of a live fleet's endpoint services through any
+//!   strategy, with a lease held for the request's life and outcomes reported to the
+//!   lifecycle.
 //!
 //! # Lifecycle
 //!
@@ -113,8 +117,9 @@
 //!
 //! The [`route`] module holds what a service keys its picks by beyond its own ids: a client's
 //! address ([`route::ClientKey`], a whole subnet if asked), a connection's five-tuple
-//! ([`route::FlowKey`]), sticky sessions ([`route::Sticky`]), and fail-over across a key's
-//! ranked candidates ([`route::Failover`]).
+//! ([`route::FlowKey`]), sticky sessions ([`route::Sticky`]), fail-over across a key's
+//! ranked candidates ([`route::Failover`]), and, with the `tower` feature, a tower service
+//! that routes requests to endpoint services (`route::Balance`).
 //!
 //! At layer 7, a [`route::Router`] sends each HTTP request to a pool by ordered rules on
 //! host, path prefix, method, headers and cookies, and leases a server from that pool by the

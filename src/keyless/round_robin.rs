@@ -6,9 +6,10 @@ use std::sync::atomic::Ordering;
 use crate::sync::AtomicU64;
 
 use super::smooth::smooth_order;
+use crate::balancer::select_hash;
 use crate::hash::{fast_range, mix64};
 use crate::server::WHOLE;
-use crate::{Balancer, Error, Fleet, PickError, Server, Update};
+use crate::{Balancer, Error, Fleet, Lease, MAX_CANDIDATES, PickError, Server, Update};
 
 no_options!(RoundRobin, RoundRobinOptions);
 
@@ -247,6 +248,24 @@ impl Balancer for RoundRobin {
         self.skip_from(pos)
     }
 
+    /// Takes the next slot, as a pick does, so that requests routed this way (a fail-over's
+    /// attempts) take turns; when `accept` turns the slot's server down, leases the first
+    /// server of the coming slots that it takes, without taking their slots.
+    fn acquire_hash_with(
+        &self,
+        hash: u64,
+        accept: &mut dyn FnMut(&Server) -> bool,
+    ) -> Result<Lease<'_>, PickError> {
+        let first = self.pick_hash(hash)?;
+        if accept(first) {
+            return Ok(Lease::begin(first));
+        }
+        select_hash(self, hash, MAX_CANDIDATES, &mut |s| {
+            !std::ptr::eq(s, first) && accept(s)
+        })
+        .map(Lease::begin)
+    }
+
     /// The distinct healthy servers in the order of the coming slots, without taking any.
     fn candidates_hash(&self, _hash: u64, out: &mut [usize]) -> usize {
         let step = self.step();
@@ -403,6 +422,32 @@ mod tests {
         for c in &counts {
             assert_eq!(c.load(Ordering::Relaxed), 4000);
         }
+    }
+
+    #[test]
+    fn leases_with_a_filter_take_turns() {
+        let rr = RoundRobin::new(["a", "b", "c"]).unwrap();
+        let mut turns = Vec::new();
+        for _ in 0..6 {
+            turns.push(rr.acquire_with("key", |_| true).unwrap().id().to_owned());
+        }
+        assert_eq!(turns, ["a", "b", "c", "a", "b", "c"]);
+        // Slot 6 is a's: turned down, the next server of the rotation serves, a is not asked
+        // again, and the rotation goes on from slot 7.
+        let mut asked = Vec::new();
+        let lease = rr
+            .acquire_with("key", |s| {
+                asked.push(s.id().to_owned());
+                s.id() != "a"
+            })
+            .unwrap();
+        assert_eq!(lease.id(), "b");
+        assert_eq!(asked, ["a", "b"]);
+        assert_eq!(rr.step(), 7);
+        assert_eq!(
+            rr.acquire_with("key", |s| s.id() == "z").unwrap_err(),
+            PickError::NoneAccepted { tried: 3 }
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Routing: what a service keys its picks by, rules that send requests to pools, sticky
-//! sessions, and fail-over.
+//! sessions, fail-over, and a tower service.
 //!
 //! Layer 4, a connection:
 //!
@@ -22,12 +22,17 @@
 //! - [`Router`]: the first matching rule's pool, or the default, leases a server:
 //!   [`Routed`], or a [`RouteError`] that names the pool.
 //!
-//! Sticky sessions and fail-over:
+//! Sticky sessions, fail-over, and a tower service:
 //!
 //! - [`Sticky`]: authenticated tokens that keep a user on one server while it can serve.
 //! - [`StickyPick`]: a sticky pick's server, and the token to set when a fresh one is due.
 //! - [`Failover`]: one request tried against its key's ranked candidates, within a budget,
 //!   reporting each attempt's outcome to the lifecycle; [`FailoverError`] says why it gave up.
+//! - `Balance` (feature `tower`): a `tower::Service` that routes each request to one of a
+//!   live fleet's endpoint services through any strategy, holding a lease for the request's
+//!   life and reporting its outcome; `BalanceLayer` builds it and is its `Layer`, with
+//!   `MakeEndpoint`, `KeyOf` and `NoKey`, `Classify` and `OkIsSuccess`, `BalanceError` and
+//!   `ResponseFuture`.
 
 mod failover;
 #[cfg(feature = "http")]
@@ -42,7 +47,14 @@ mod router;
 mod rule;
 mod sticky;
 mod table;
+#[cfg(feature = "tower")]
+mod tower;
 
+#[cfg(feature = "tower")]
+pub use self::tower::{
+    Balance, BalanceError, BalanceLayer, Classify, KeyOf, MakeEndpoint, NoKey, OkIsSuccess,
+    ResponseFuture,
+};
 pub use failover::{Failover, FailoverError};
 pub use key::{KeySource, RequestKey};
 pub use l4::{ClientKey, FlowKey, Protocol};
