@@ -76,6 +76,30 @@ pub trait Balancer: fmt::Debug + Send + Sync {
         select_hash(self, hash, MAX_CANDIDATES, accept).map(Lease::begin)
     }
 
+    /// Counts a request in flight on the server with this id, a server the caller chose itself
+    /// (a sticky session's, a retry's), as a pick of it would: only if it takes new requests
+    /// (healthy, not draining) and has room (under its [capacity](Server::capacity), if it
+    /// has one, and under bounded loads' cap, whose count of leases takes it in). `None` when
+    /// it cannot take the request, or no server has the id.
+    ///
+    /// ```
+    /// use loadring::{Balancer, FillFirst, Server};
+    ///
+    /// let ff = FillFirst::new([Server::new("a").with_capacity(1), Server::new("b").with_capacity(1)])?;
+    /// let lease = ff.acquire_server("b").expect("room on b");
+    /// assert_eq!(lease.id(), "b");
+    /// assert!(ff.acquire_server("b").is_none()); // full
+    /// assert!(ff.acquire_server("nobody").is_none());
+    /// # Ok::<(), loadring::Error>(())
+    /// ```
+    fn acquire_server(&self, id: &str) -> Option<Lease<'_>> {
+        let server = self.server(id).filter(|s| s.is_available())?;
+        match server.capacity() {
+            Some(capacity) => Lease::try_begin(server, capacity),
+            None => Some(Lease::begin(server)),
+        }
+    }
+
     /// Writes the indices (into [`servers`](Balancer::servers)) of distinct healthy servers in
     /// the strategy's order of preference for `hash`, at most `out.len()`, and returns how many
     /// it wrote. The first is the server [`pick_hash`](Balancer::pick_hash) returns; the rest
@@ -359,6 +383,10 @@ macro_rules! forward_balancer {
 
             fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {
                 (**self).candidates_hash(hash, out)
+            }
+
+            fn acquire_server(&self, id: &str) -> Option<Lease<'_>> {
+                (**self).acquire_server(id)
             }
 
             fn hasher(&self) -> &KeyHasher {

@@ -232,6 +232,10 @@ impl Balancer for AnyBalancer {
         each!(self, b => b.candidates_hash(hash, out))
     }
 
+    fn acquire_server(&self, id: &str) -> Option<Lease<'_>> {
+        each!(self, b => b.acquire_server(id))
+    }
+
     #[inline]
     fn hasher(&self) -> &KeyHasher {
         each!(self, b => b.hasher())

@@ -94,11 +94,14 @@
 //!
 //! - `serde`: `Serialize`/`Deserialize` for [`AnyBalancer`] (a whole balancer from one
 //!   `{"strategy", "servers", "options"}` document, strictly: unknown names are errors),
-//!   [`Server`], every options type and [`SyncOptions`].
+//!   [`Server`], every options type and [`SyncOptions`]; `Deserialize` for a whole
+//!   [`route::RouteTable`] (pools, rules, default pool) from one document.
 //! - `ketama`: `KetamaRing`, `KetamaFlavor`, `KetamaOptions` and `ketama_hash`, with the
 //!   `md-5` crate.
 //! - `http-probe`: `health::HttpProbe`, an HTTP GET health check, with the `ureq` crate
 //!   (plain HTTP, no TLS).
+//! - `http`: [`route::RequestView`] for `http::Request`, so the layer-7 [`route::Router`]
+//!   routes the `http` crate's requests (hyper's, axum's, tower's).
 //! - `tower`: `route::Balance`, a `tower::Service` (and `route::BalanceLayer`, its `Layer`)
 //!   that routes each request to one of a live fleet's endpoint services through any
 //!   strategy, with a lease held for the request's life and outcomes reported to the
@@ -120,6 +123,12 @@
 //! ([`route::FlowKey`]), sticky sessions ([`route::Sticky`]), fail-over across a key's
 //! ranked candidates ([`route::Failover`]), and, with the `tower` feature, a tower service
 //! that routes requests to endpoint services (`route::Balance`).
+//!
+//! At layer 7, a [`route::Router`] sends each HTTP request to a pool by ordered rules on
+//! host, path prefix, method, headers and cookies, and leases a server from that pool by the
+//! request's key (a header, cookie, query parameter, path segment or the client address),
+//! keeping sticky users on their server; its [`route::RouteTable`] is built in code or read
+//! from one TOML or JSON file. `examples/http_router` is a reverse proxy built on it.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations)]

@@ -375,6 +375,25 @@ impl Balancer for BoundedLoad {
         }
     }
 
+    /// Takes a lease on this server if it is available and under its cap, counted among the
+    /// balancer's leases as a pick's lease is.
+    fn acquire_server(&self, id: &str) -> Option<Lease<'_>> {
+        let i = self.position(id)?;
+        let s = &self.ring.servers()[i];
+        if !s.is_available() {
+            return None;
+        }
+        self.leasing(|total| {
+            let cap = self.cap(total, s.weight(), self.weight_sum);
+            if s.try_begin_request(cap) {
+                Ok(i)
+            } else {
+                Err(PickError::Saturated)
+            }
+        })
+        .ok()
+    }
+
     fn candidates_hash(&self, hash: u64, out: &mut [usize]) -> usize {
         let Ok(picked) = self.choose(hash, self.looking(), |_, s, cap| s.in_flight() < cap) else {
             return 0;

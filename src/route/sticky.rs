@@ -11,8 +11,11 @@ use crate::{Balancer, BalancerExt, Key, PickError, Server};
 /// of the same secret.
 const CONTEXT: &[u8] = b"loadring sticky v1\0";
 
-/// The longest token read (longer ones are not parsed at all): ids up to 1 KiB.
-const MAX_TOKEN: usize = 2 * 1024 + 1 + 32;
+/// The longest server id a token names, in bytes.
+const MAX_ID: usize = 1024;
+
+/// The longest token read (longer ones are not parsed at all).
+const MAX_TOKEN: usize = 2 * MAX_ID + 1 + 32;
 
 /// Sticky sessions: a token (for a cookie or a header) that keeps a user on one server while
 /// that server is healthy and not draining.
@@ -87,18 +90,23 @@ impl Sticky {
             return None;
         }
         let (id_hex, mac_hex) = token.split_once('.')?;
-        let id = from_hex(id_hex)?;
-        let mac: [u8; 16] = from_hex(mac_hex)?.try_into().ok()?;
+        // Decoded on the stack: a pinned request allocates nothing.
+        let mut id = [0u8; MAX_ID];
+        let id = from_hex(id_hex, &mut id)?;
+        let mut mac = [0u8; 16];
+        if from_hex(mac_hex, &mut mac)?.len() != mac.len() {
+            return None;
+        }
         // Constant time over the MAC, so that timing tells nothing of how much of it matched.
         let diff = self
-            .mac(&id)
+            .mac(id)
             .iter()
             .zip(&mac)
             .fold(0, |d, (a, b)| d | (a ^ b));
         if diff != 0 {
             return None;
         }
-        let server = balancer.server(std::str::from_utf8(&id).ok()?)?;
+        let server = balancer.server(std::str::from_utf8(id).ok()?)?;
         server.is_available().then_some(server)
     }
 
@@ -145,9 +153,10 @@ fn push_hex(out: &mut String, bytes: &[u8]) {
     }
 }
 
-/// Lower- or upper-case hex to bytes; `None` for anything else.
-fn from_hex(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 {
+/// Lower- or upper-case hex to bytes, written into `out`; `None` for anything else, or for
+/// more bytes than `out` holds.
+fn from_hex<'o>(hex: &str, out: &'o mut [u8]) -> Option<&'o [u8]> {
+    if hex.len() % 2 != 0 || hex.len() / 2 > out.len() {
         return None;
     }
     let digit = |c: u8| {
@@ -155,8 +164,9 @@ fn from_hex(hex: &str) -> Option<Vec<u8>> {
             .to_digit(16)
             .and_then(|d| u8::try_from(d).ok())
     };
-    hex.as_bytes()
-        .chunks_exact(2)
-        .map(|p| Some(digit(p[0])? << 4 | digit(p[1])?))
-        .collect()
+    let out = &mut out[..hex.len() / 2];
+    for (byte, pair) in out.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
+        *byte = digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    Some(out)
 }
