@@ -2,7 +2,7 @@
 //! thread, each request sent through a lease held while it runs. A server fails and recovers,
 //! one joins, discovery syncs the list, and a least-loaded pool steers work off a slow server.
 //!
-//! Run with `cargo run --example quickstart`.
+//! Run with `cargo run -p quickstart`.
 
 use std::collections::BTreeMap;
 
