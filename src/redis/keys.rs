@@ -26,8 +26,8 @@ pub(crate) const MAX_MEMBERS: usize = 10_000;
 /// | `loadring:{<service>}:server:<id>` | string, with a time-to-live | the server's [`Figures`](super::Figures) |
 ///
 /// The braces around the service name are Redis Cluster's hash tag: only the part between
-/// them is hashed, so every key of a service lands in one slot, on one node, and one `MGET`
-/// or pipeline reads them all on a cluster as on a single Redis. Several services share a
+/// them is hashed, so every key of a service lands in one slot, on one node, and one
+/// pipeline reads them all on a cluster as on a single Redis. Several services share a
 /// Redis side by side; `loadring` is the default prefix ([`with_prefix`](Keys::with_prefix)
 /// changes it).
 ///
