@@ -10,13 +10,13 @@ mod support;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use loadring::redis::{
     Connector, Figures, Keys, PollOptions, Poller, ReportOptions, Reporter, ReporterHandle,
 };
 use loadring::{Balancer, LeastLoaded, LeastLoadedOptions, LoadSource, Shared, SyncOptions};
-use redis::ConnectionLike;
+use redis::{ConnectionLike, FromRedisValue};
 use support::{RedisCluster, RedisServer};
 
 const MS: Duration = Duration::from_millis(1);
@@ -366,6 +366,90 @@ fn garbage_is_counted(backend: &Backend, service: &str) {
     assert_eq!(members.0.snapshot().len(), 1, "a alone joined");
 }
 
+/// What a poll reads is bounded, whatever else writes to the keys: a 10 MB value and a hash
+/// under two servers' keys are parse errors for those two alone; a member set over its cap
+/// (10 000 entries), with an id over its cap (1024 bytes), is read up to the caps.
+fn oversized_is_bounded(backend: &Backend, service: &str) {
+    let keys = Keys::new(service).unwrap();
+    for (id, load) in [("a", 1.0), ("d", 4.0)] {
+        reporter(backend, &keys, id)
+            .report(Figures::new(1, load).unwrap())
+            .unwrap();
+    }
+    // Figures, then 10 MB more: only the cap refuses them.
+    let mut huge = Figures::new(1, 2.0).unwrap().to_string().into_bytes();
+    huge.extend_from_slice(b" pad=");
+    huge.resize(10 << 20, b'x');
+    backend.raw(redis::cmd("SET").arg(keys.server("b")).arg(huge));
+    backend.raw(redis::cmd("HSET").arg(keys.server("c")).arg("load").arg(3));
+    let fleet = fleet(&["a", "b", "c", "d"], 15);
+    fleet.report_load("b", 7.0).unwrap();
+    let options = poll_options().with_grace(Duration::ZERO);
+    let poller = Poller::new(
+        backend.connector(),
+        keys.clone(),
+        Arc::clone(&fleet),
+        options,
+    )
+    .unwrap();
+
+    let before = sent_by_redis(backend);
+    let report = poller.poll().unwrap();
+    let sent = sent_by_redis(backend) - before;
+    assert_eq!(report.parse_errors, 2, "the long value and the hash");
+    assert_eq!((report.updated, report.missing, report.expired), (2, 0, 0));
+    assert!(expect_loads(&fleet, &[("a", 1.0), ("b", 7.0), ("d", 4.0)]));
+    assert!(poller.figures("b").is_none() && poller.figures("c").is_none());
+    assert!(fleet.snapshot().is_healthy("c").unwrap());
+    assert!(sent < 1 << 20, "Redis sent {sent} bytes for a poll");
+    eprintln!("{service}: a poll over a 10 MB value took {sent} bytes from Redis");
+
+    // 10 001 entries that never lapse, after an id one byte too long.
+    let keys = Keys::new(&format!("{service}-members")).unwrap();
+    let lapse = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(60);
+    let mut join = redis::cmd("ZADD");
+    join.arg(keys.members())
+        .arg(lapse.as_millis() as u64)
+        .arg("x".repeat(1025));
+    for i in 0..=10_000 {
+        join.arg("+inf").arg(format!("m{i:05}"));
+    }
+    backend.raw(&join);
+    let (fleet, poller) = fleet_with_members(backend, &keys);
+    let report = poller.poll().unwrap();
+    assert_eq!(
+        report.parse_errors, 2,
+        "the long id, and the set over its cap"
+    );
+    assert_eq!(report.joined, 9_999, "the cap less the long id");
+    let now = fleet.snapshot();
+    assert_eq!(now.len(), 9_999);
+    assert!(now.position("m09998").is_some() && now.position("m09999").is_none());
+
+    // A member set of another type: counted, and the fleet stays as it is.
+    backend.raw(redis::cmd("SET").arg(keys.members()).arg("not a set"));
+    let report = poller.poll().unwrap();
+    assert_eq!((report.parse_errors, report.left), (1, 0));
+    assert_eq!(fleet.snapshot().len(), 9_999);
+}
+
+/// The bytes Redis (every node of it) has sent its clients so far.
+fn sent_by_redis(backend: &Backend) -> u64 {
+    let nodes = match backend {
+        Backend::Single(s) => std::slice::from_ref(s),
+        Backend::Cluster(c) => c.nodes(),
+    };
+    let sent = |node: &RedisServer| {
+        let info = node.query(redis::cmd("INFO").arg("stats")).unwrap();
+        let info = String::from_redis_value(info).unwrap();
+        info.lines()
+            .find_map(|line| line.strip_prefix("total_net_output_bytes:"))
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .expect("INFO stats gives total_net_output_bytes")
+    };
+    nodes.iter().map(sent).sum()
+}
+
 fn fleet_with_members(backend: &Backend, keys: &Keys) -> (Arc<Shared<LeastLoaded>>, Poller) {
     let fleet = fleet(&[], 12);
     let poller = Poller::with_members(
@@ -517,6 +601,12 @@ fn garbage_values_are_ignored_and_counted() {
 }
 
 #[test]
+fn what_a_poll_reads_is_bounded() {
+    let Some(backend) = single() else { return };
+    oversized_is_bounded(&backend, "bounded");
+}
+
+#[test]
 fn redis_hung_killed_and_restarted_mid_run() {
     let Some(mut backend) = single() else { return };
     redis_fails_mid_run(&mut backend, "faults");
@@ -558,5 +648,6 @@ fn a_redis_cluster_serves_the_same_scenarios() {
     expiry_and_return(&backend, "cluster-expiry");
     members_drive_the_fleet(&backend, "cluster-members");
     garbage_is_counted(&backend, "cluster-garbage");
+    oversized_is_bounded(&backend, "cluster-bounded");
     redis_fails_mid_run(&mut backend, "cluster-faults");
 }

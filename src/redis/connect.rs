@@ -1,13 +1,15 @@
 //! [`Connector`]: where Redis is, one server or a cluster, and how reporters and pollers reach
 //! it; and the connection each of them keeps, reopened after failures.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ::redis::cluster::{ClusterClient, ClusterConnection, ClusterPipeline};
 use ::redis::{
-    Client, Cmd, Connection, ConnectionInfo, ConnectionLike, IntoConnectionInfo, RedisResult, Value,
+    Client, Cmd, Connection, ConnectionInfo, ConnectionLike, IntoConnectionInfo, RedisError,
+    RedisResult, ServerError, Value,
 };
 
 use parking_lot::Mutex;
@@ -187,24 +189,72 @@ enum Conn {
 
 impl Conn {
     /// Sends `cmds` as one pipeline and reads every answer: one round trip when they go to
-    /// one node (on a cluster, when their keys share a slot).
-    fn query(&mut self, cmds: Vec<Cmd>) -> RedisResult<Vec<Value>> {
+    /// one node (on a cluster, when their keys share a slot). An error reply to any of them
+    /// fails the whole pipeline, as the `redis` crate's cluster pipelines answer.
+    fn query(&mut self, cmds: &[Cmd]) -> RedisResult<Vec<Value>> {
         match self {
             Conn::Single(c) => {
                 let mut pipe = ::redis::pipe();
                 for cmd in cmds {
-                    pipe.add_command(cmd);
+                    pipe.add_command(cmd.clone());
                 }
                 pipe.query(c)
             }
             Conn::Cluster(c) => {
                 let mut pipe = ClusterPipeline::with_capacity(cmds.len());
                 for cmd in cmds {
-                    pipe.add_command(cmd);
+                    pipe.add_command(cmd.clone());
                 }
                 pipe.query(c)
             }
         }
+    }
+
+    /// Sends `cmds` again but those that `failed`, and puts their error replies in their
+    /// places among the answers.
+    fn query_around(
+        &mut self,
+        cmds: &[Cmd],
+        mut failed: HashMap<usize, ServerError>,
+    ) -> RedisResult<Vec<Value>> {
+        let rest: Vec<Cmd> = (0..cmds.len())
+            .filter(|i| !failed.contains_key(i))
+            .map(|i| cmds[i].clone())
+            .collect();
+        let mut answers = if rest.is_empty() {
+            Vec::new().into_iter()
+        } else {
+            self.query(&rest)?.into_iter()
+        };
+        let answers = (0..cmds.len()).map(|i| match failed.remove(&i) {
+            Some(e) => Value::ServerError(e),
+            None => answers.next().unwrap_or(Value::Nil),
+        });
+        Ok(answers.collect())
+    }
+}
+
+/// Which error replies fail a round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Replies {
+    /// Every one.
+    Strict,
+    /// Every one but `WRONGTYPE`, which is about its key alone (a key that holds another
+    /// type than the command reads) and stays among the answers, as a
+    /// [`Value::ServerError`], for the caller to count.
+    KeepWrongType,
+}
+
+impl Replies {
+    /// The commands that failed with an error reply this keeps, by index, when no other
+    /// error did.
+    fn kept(self, e: &RedisError) -> Option<HashMap<usize, ServerError>> {
+        if self == Replies::Strict {
+            return None;
+        }
+        let failed = e.clone().into_server_errors()?;
+        let wrong_type = failed.iter().all(|(_, e)| e.code() == "WRONGTYPE");
+        wrong_type.then(|| failed.iter().cloned().collect())
     }
 }
 
@@ -242,10 +292,11 @@ impl Link {
         Arc::clone(&self.stats)
     }
 
-    /// Sends `cmds` in one round trip, opening a connection first if there is none.
-    pub(crate) fn run(&mut self, cmds: Vec<Cmd>) -> RedisResult<Exchange> {
+    /// Sends `cmds` in one round trip, opening a connection first if there is none. An
+    /// error reply fails the round as a lost connection does, unless `replies` keeps it.
+    pub(crate) fn run(&mut self, cmds: Vec<Cmd>, replies: Replies) -> RedisResult<Exchange> {
         let fresh = self.conn.is_none();
-        match self.attempt(cmds) {
+        match self.attempt(cmds, replies) {
             Ok((answers, round_trip)) => {
                 self.waits.succeeded();
                 let mut stats = self.stats.lock();
@@ -268,7 +319,7 @@ impl Link {
         }
     }
 
-    fn attempt(&mut self, cmds: Vec<Cmd>) -> RedisResult<(Vec<Value>, Duration)> {
+    fn attempt(&mut self, cmds: Vec<Cmd>, replies: Replies) -> RedisResult<(Vec<Value>, Duration)> {
         let conn = match &mut self.conn {
             Some(conn) => conn,
             None => {
@@ -282,13 +333,16 @@ impl Link {
             }
         };
         let started = Instant::now();
-        let answers = conn.query(cmds)?;
+        let answers = match conn.query(&cmds) {
+            // The `redis` crate's cluster pipelines answer all or nothing: the others are
+            // asked again, a second round trip only while such keys exist.
+            Err(e) => match replies.kept(&e) {
+                Some(failed) => conn.query_around(&cmds, failed)?,
+                None => return Err(e),
+            },
+            answers => answers?,
+        };
         Ok((answers, started.elapsed()))
-    }
-
-    /// Whether the connector is a cluster's.
-    pub(crate) fn is_cluster(&self) -> bool {
-        self.connector.cluster
     }
 
     /// The wait before the next round: `interval` with jitter after a success, a growing

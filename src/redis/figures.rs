@@ -5,6 +5,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::Error;
 
+/// The longest figures text, in bytes: a longer value does not parse, and a poller reads no
+/// more than one byte past it. A reporter's own line is at most about 430 bytes (a load
+/// such as `1e300` is written out in full); the rest leaves room for fields of later
+/// versions.
+pub(crate) const MAX_TEXT: usize = 512;
+
 /// One server's figures as its reporter publishes them: requests in flight, a load (CPU, a
 /// queue length, any figure where less means less loaded), a latency, and when they were
 /// taken.
@@ -17,8 +23,10 @@ use crate::Error;
 /// ```
 ///
 /// `load` is a finite, non-negative decimal; `in_flight`, `latency_us` (microseconds) and
-/// `at_ms` (the Unix time in milliseconds) are whole numbers. A value without all four, or
-/// with one out of range, does not parse: pollers count it and ignore it.
+/// `at_ms` (the Unix time in milliseconds) are whole numbers. A value without all four, with
+/// one out of range, or longer than 512 bytes does not parse: pollers count it and ignore
+/// it (and read no more than its first 513 bytes). A reporter never writes an empty value:
+/// pollers read one as no figures at all, as Redis answers for a missing key.
 ///
 /// ```
 /// use std::time::Duration;
@@ -104,6 +112,9 @@ impl Figures {
 
     /// Reads a value written by [`encode`](Figures::encode) (or a later version).
     pub(crate) fn parse(bytes: &[u8]) -> Result<Self, Unparsable> {
+        if bytes.len() > MAX_TEXT {
+            return Err(Unparsable);
+        }
         let text = std::str::from_utf8(bytes).map_err(|_| Unparsable)?;
         let (mut in_flight, mut load, mut latency, mut at) = (None, None, None, None);
         for field in text.split_ascii_whitespace() {
@@ -169,6 +180,45 @@ mod tests {
         let f = Figures::parse(text.as_bytes()).unwrap();
         assert_eq!((f.in_flight(), f.load()), (1, 2.0));
         assert_eq!(f.at(), UNIX_EPOCH + Duration::from_secs(1));
+    }
+
+    #[test]
+    fn the_longest_figures_fit_the_cap() {
+        let subnormal = (0..10_000u64).map(|i| f64::from_bits(0x000f_ffff_ffff_ffff - i * 7919));
+        let loads = [
+            0.0,
+            1.0 / 3.0,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            f64::from_bits(1),
+        ]
+        .into_iter()
+        .chain(subnormal);
+        let mut longest = 0;
+        for load in loads {
+            let f = Figures {
+                in_flight: u64::MAX,
+                load,
+                latency: Duration::MAX,
+                at: UNIX_EPOCH + Duration::from_millis(u64::MAX),
+            };
+            let text = f.encode();
+            longest = longest.max(text.len());
+            assert_eq!(Figures::parse(text.as_bytes()).map(|f| f.load()), Ok(load));
+        }
+        assert!(longest <= 440, "{longest} bytes");
+        let padded = format!(
+            "in_flight=1 load=1 latency_us=1 at_ms=1 pad={}",
+            "x".repeat(468)
+        );
+        assert_eq!(padded.len(), MAX_TEXT);
+        assert!(Figures::parse(padded.as_bytes()).is_ok());
+        let longer = format!("{padded}x");
+        assert_eq!(
+            Figures::parse(longer.as_bytes()),
+            Err(Unparsable),
+            "past the cap"
+        );
     }
 
     #[test]

@@ -11,6 +11,13 @@ const MAX_NAME: usize = 256;
 /// The default namespace of every key.
 const DEFAULT_PREFIX: &str = "loadring";
 
+/// The longest server id of a member set, in bytes: a reporter refuses a longer one, and a
+/// poller ignores (and counts) one it finds.
+pub(crate) const MAX_ID: usize = 1024;
+
+/// The most entries a poller reads from a member set at each poll.
+pub(crate) const MAX_MEMBERS: usize = 10_000;
+
 /// The Redis keys of one service, all under one namespace and one hash tag.
 ///
 /// | key | type | holds |
@@ -19,13 +26,18 @@ const DEFAULT_PREFIX: &str = "loadring";
 /// | `loadring:{<service>}:server:<id>` | string, with a time-to-live | the server's [`Figures`](super::Figures) |
 ///
 /// The braces around the service name are Redis Cluster's hash tag: only the part between
-/// them is hashed, so every key of a service lands in one slot, on one node, and one `MGET`
-/// or pipeline reads them all on a cluster as on a single Redis. Several services share a
+/// them is hashed, so every key of a service lands in one slot, on one node, and one
+/// pipeline reads them all on a cluster as on a single Redis. Several services share a
 /// Redis side by side; `loadring` is the default prefix ([`with_prefix`](Keys::with_prefix)
 /// changes it).
 ///
 /// The service name and the prefix are 1 to 256 bytes without `{` or `}` (which would move
-/// the hash tag); a server id may be any string.
+/// the hash tag); a server id is 1 to 1024 bytes of any text.
+///
+/// What a poller reads is bounded, whatever another writer left in these keys: the first
+/// 10 000 live entries of the member set (by lapse time), ignoring ids longer than 1024
+/// bytes, and the first 513 bytes of each server's figures (the longest figures are 512
+/// bytes; see [`Figures`](super::Figures)). It counts what it ignores as parse errors.
 ///
 /// ```
 /// use loadring::redis::Keys;

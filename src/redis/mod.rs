@@ -21,6 +21,11 @@
 //! documented fallback (every load equal, health from the other sources alone) holds until
 //! Redis answers again; reporters and pollers reconnect by themselves.
 //!
+//! **What a poll reads is bounded**, whatever else writes to the service's keys: at most
+//! 513 bytes of each server's figures (longer ones do not parse), and at most 10 000 entries
+//! of the member set, ids of at most 1024 bytes; a key of another type is a parse error for
+//! its server alone. See [`Poller`].
+//!
 //! Reporters and pollers run on threads of their own ([`Reporter::spawn`],
 //! [`Poller::spawn`]), or as a step that a task calls ([`Reporter::report`],
 //! [`Poller::poll`], each followed by a wait of `next_delay()`): the crate holds no async

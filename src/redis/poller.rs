@@ -11,8 +11,9 @@ use ::redis::{FromRedisValue, RedisResult, Value};
 use parking_lot::Mutex;
 
 use super::backoff::{MAX_DURATION, check_jitter, check_span};
-use super::connect::Link;
-use super::figures::unix_ms;
+use super::connect::{Link, Replies};
+use super::figures::{MAX_TEXT, Unparsable, unix_ms};
+use super::keys::{MAX_ID, MAX_MEMBERS};
 use super::{Connector, Figures, Keys, LinkStats, PollStats};
 use crate::health::{Clock, ServerSource, SystemClock};
 use crate::server::Flag;
@@ -131,7 +132,8 @@ pub struct PollReport {
     pub missing: usize,
     /// Servers the poller marks unhealthy now, their figures missing past the grace.
     pub expired: usize,
-    /// Values that did not parse this poll (figures, member ids); they change nothing.
+    /// Values that did not parse this poll (figures, member ids, keys of another type, a
+    /// member set over its cap: see [`Poller`]); they change nothing.
     pub parse_errors: usize,
     /// Servers that joined the fleet from the member set.
     pub joined: usize,
@@ -146,9 +148,8 @@ pub struct PollReport {
 type FleetSync = Box<dyn Fn(Vec<Server>) -> Result<SyncReport, Error> + Send + Sync>;
 
 /// Reads every server's [`Figures`] from Redis each interval, in one round trip (a pipeline
-/// of `MGET` over the servers' keys, or of a `GET` each on a cluster, and `ZRANGEBYSCORE`
-/// over the member set when it drives the fleet; never `KEYS` or `SCAN`), and feeds a live
-/// balancer: each figure's
+/// of a `GETRANGE` over each server's key, and `ZRANGEBYSCORE` over the member set when it
+/// drives the fleet; never `KEYS` or `SCAN`), and feeds a live balancer: each figure's
 /// [`load`](Figures::load) goes to [`Server::report_load`] (what
 /// [`LoadSource::Reported`](crate::LoadSource::Reported) balances by), and a server whose
 /// figures are missing is marked unhealthy.
@@ -164,6 +165,18 @@ type FleetSync = Box<dyn Fn(Vec<Server>) -> Result<SyncReport, Error> + Send + S
 /// [`mark_expired`](PollOptions::mark_expired) is off, and clears it when figures return.
 /// One poller per fleet: two would clear each other's marks. A poller that goes (dropped,
 /// or its [`PollerHandle`] stopped) clears every mark it set.
+///
+/// **Bounds.** What one poll reads is bounded, whatever else writes to the service's keys:
+/// the first 513 bytes of each server's value (figures are at most 512 bytes: a longer value
+/// is a parse error), and the first 10 000 live entries of the member set (one more counts
+/// one parse error a poll, and is not read), each id at most 1024 bytes (a longer one is a
+/// parse error). An empty value reads as no figures (Redis answers so for a missing key; a
+/// reporter never writes one); a key of another type than Redis's string (a hash, a list) is
+/// a parse error for its server alone (on a cluster, the `redis` crate's pipelines answer
+/// all or nothing, so the others are read again: a second round trip while such a key
+/// exists), and a member set of another type is one too (the fleet stays as it is).
+/// (Redis sends each member id whole, as long as it was written, up to its
+/// `proto-max-bulk-len`; a poller keeps none over 1024 bytes.)
 ///
 /// **Faults.** Figures that do not parse are ignored (the server keeps its load and health)
 /// and counted. When Redis is out of reach the servers keep their last loads and marks until
@@ -260,14 +273,40 @@ impl Entry {
     }
 }
 
-/// What one read brought: the member set if asked, and each id's value, if any.
+/// What one read brought: the member set if asked, and what each id's key holds.
 #[derive(Default)]
 struct Read {
-    members: Option<Vec<Vec<u8>>>,
-    values: Vec<Option<Vec<u8>>>,
+    /// The member set's first entries, or why they did not read (a key of another type).
+    members: Option<Result<Vec<Vec<u8>>, Unparsable>>,
+    values: Vec<Found>,
     /// Whether the connection was opened for this read.
     fresh: bool,
     round_trip: Option<Duration>,
+}
+
+/// What a poll found under one server's key.
+enum Found {
+    /// Nothing: no key, or an empty value (`GETRANGE` answers so for a missing key; a
+    /// reporter never writes an empty value).
+    Nothing,
+    /// The value's first bytes, up to one past the longest figures.
+    Text(Vec<u8>),
+    /// A key that holds another type than a string: a parse error.
+    WrongType,
+}
+
+impl Found {
+    /// Reads one `GETRANGE` answer; an answer that is not a string fails the round.
+    fn from_answer(answer: Value) -> RedisResult<Self> {
+        Ok(match answer {
+            Value::ServerError(_) => Found::WrongType, // WRONGTYPE (`Replies::KeepWrongType`)
+            Value::Nil => Found::Nothing,
+            answer => match Vec::<u8>::from_redis_value(answer)? {
+                bytes if bytes.is_empty() => Found::Nothing,
+                bytes => Found::Text(bytes),
+            },
+        })
+    }
 }
 
 impl Poller {
@@ -373,8 +412,7 @@ impl Poller {
         };
         report.round_trip = read.round_trip;
         let now = self.clock.now();
-        let mut values: HashMap<Arc<str>, Option<Vec<u8>>> =
-            ids.into_iter().zip(read.values).collect();
+        let mut values: HashMap<Arc<str>, Found> = ids.into_iter().zip(read.values).collect();
         let mut state = self.state.lock();
         state.polls += 1;
         state.last_ok = now;
@@ -386,72 +424,69 @@ impl Poller {
                 entry.missing_since = None;
             }
         }
-        if let (Some(sync), Some(members)) = (&self.sync, read.members) {
-            let joined = self.follow_members(&mut state, &servers, members, now, sync, &mut report);
-            if !joined.is_empty() {
-                drop(state);
-                servers = servers_of(&*self.target);
-                // The newcomers' figures, so that they join with their loads: a second
-                // round trip, only when the fleet grows.
-                if let Ok(read) = self.read(&mut link, &joined, false) {
-                    values.extend(joined.into_iter().zip(read.values));
+        match (&self.sync, read.members) {
+            (Some(sync), Some(Ok(members))) => {
+                let joined =
+                    self.follow_members(&mut state, &servers, members, now, sync, &mut report);
+                if !joined.is_empty() {
+                    drop(state);
+                    servers = servers_of(&*self.target);
+                    // The newcomers' figures, so that they join with their loads: a second
+                    // round trip, only when the fleet grows.
+                    if let Ok(read) = self.read(&mut link, &joined, false) {
+                        values.extend(joined.into_iter().zip(read.values));
+                    }
+                    state = self.state.lock();
+                    state.follow(&servers);
                 }
-                state = self.state.lock();
-                state.follow(&servers);
             }
+            // A member set of another type: the fleet stays as it is.
+            (_, Some(Err(Unparsable))) => report.parse_errors += 1,
+            _ => {}
         }
         self.feed(&mut state, &servers, &values, now, &mut report);
         state.parse_errors += report.parse_errors as u64;
         Ok(report)
     }
 
-    /// One round trip: the member set if `members`, and the values of `ids` (an `MGET` on
-    /// a single Redis; on a cluster, whose pipelines take no `MGET`, a `GET` each, pipelined
-    /// to the one node that holds the service's slot).
+    /// One round trip, a pipeline: the member set's first entries if `members`
+    /// (`ZRANGEBYSCORE … LIMIT`), and the first bytes of each of `ids`' values (a `GETRANGE`
+    /// each), all in the service's one slot. A key of another type is its own parse error,
+    /// not the round's failure.
     fn read(&self, link: &mut Link, ids: &[Arc<str>], members: bool) -> RedisResult<Read> {
         let mut cmds = Vec::with_capacity(ids.len() + 1);
         if members {
+            // One past the cap, to tell a set over it.
             let mut range = ::redis::cmd("ZRANGEBYSCORE");
             range
                 .arg(self.keys.members())
                 .arg(unix_ms(SystemTime::now()))
-                .arg("+inf");
+                .arg("+inf")
+                .arg("LIMIT")
+                .arg(0)
+                .arg(MAX_MEMBERS + 1);
             cmds.push(range);
         }
-        let cluster = link.is_cluster();
-        if cluster {
-            cmds.extend(ids.iter().map(|id| {
-                let mut get = ::redis::cmd("GET");
-                get.arg(self.keys.server(id));
-                get
-            }));
-        } else if !ids.is_empty() {
-            let mut mget = ::redis::cmd("MGET");
-            for id in ids {
-                mget.arg(self.keys.server(id));
-            }
-            cmds.push(mget);
-        }
-        let exchange = link.run(cmds)?;
+        cmds.extend(ids.iter().map(|id| {
+            // Bytes 0 to MAX_TEXT, both included: one past the longest figures.
+            let mut get = ::redis::cmd("GETRANGE");
+            get.arg(self.keys.server(id)).arg(0).arg(MAX_TEXT);
+            get
+        }));
+        let exchange = link.run(cmds, Replies::KeepWrongType)?;
         let mut answers = exchange.answers.into_iter();
         let members = if members {
-            let set = answers.next().unwrap_or(Value::Nil);
-            Some(Vec::<Vec<u8>>::from_redis_value(set)?)
+            Some(match answers.next() {
+                // WRONGTYPE (`Replies::KeepWrongType`).
+                Some(Value::ServerError(_)) => Err(Unparsable),
+                set => Ok(Vec::<Vec<u8>>::from_redis_value(set.unwrap_or(Value::Nil))?),
+            })
         } else {
             None
         };
-        let values = if cluster {
-            answers
-                .map(Option::<Vec<u8>>::from_redis_value)
-                .collect::<Result<_, _>>()?
-        } else if ids.is_empty() {
-            Vec::new()
-        } else {
-            Vec::<Option<Vec<u8>>>::from_redis_value(answers.next().unwrap_or(Value::Nil))?
-        };
         Ok(Read {
             members,
-            values,
+            values: answers.map(Found::from_answer).collect::<Result<_, _>>()?,
             fresh: exchange.fresh,
             round_trip: Some(exchange.round_trip),
         })
@@ -463,15 +498,20 @@ impl Poller {
         &self,
         state: &mut State,
         servers: &[Server],
-        members: Vec<Vec<u8>>,
+        mut members: Vec<Vec<u8>>,
         now: Duration,
         sync: &FleetSync,
         report: &mut PollReport,
     ) -> Vec<Arc<str>> {
+        if members.len() > MAX_MEMBERS {
+            // Entries past the cap are not read; the set counts once for them.
+            members.truncate(MAX_MEMBERS);
+            report.parse_errors += 1;
+        }
         let mut listed: HashSet<Arc<str>> = HashSet::with_capacity(members.len());
         for raw in members {
             match String::from_utf8(raw) {
-                Ok(id) if !id.is_empty() => {
+                Ok(id) if !id.is_empty() && id.len() <= MAX_ID => {
                     listed.insert(id.into());
                 }
                 _ => report.parse_errors += 1,
@@ -523,7 +563,7 @@ impl Poller {
         &self,
         state: &mut State,
         servers: &[Server],
-        values: &HashMap<Arc<str>, Option<Vec<u8>>>,
+        values: &HashMap<Arc<str>, Found>,
         now: Duration,
         report: &mut PollReport,
     ) {
@@ -533,7 +573,7 @@ impl Poller {
                 continue;
             };
             match values.get(server.id()) {
-                Some(Some(bytes)) => match Figures::parse(bytes) {
+                Some(Found::Text(bytes)) => match Figures::parse(bytes) {
                     Ok(figures) => {
                         // A parsed load is finite and not negative: the report cannot fail.
                         let _ = server.report_load(figures.load());
@@ -544,7 +584,8 @@ impl Poller {
                     }
                     Err(_) => report.parse_errors += 1,
                 },
-                _ => {
+                Some(Found::WrongType) => report.parse_errors += 1,
+                Some(Found::Nothing) | None => {
                     report.missing += 1;
                     let since = *entry.missing_since.get_or_insert(now);
                     if self.options.mark_expired && now.saturating_sub(since) >= self.options.grace

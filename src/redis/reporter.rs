@@ -10,8 +10,9 @@ use ::redis::RedisResult;
 use parking_lot::Mutex;
 
 use super::backoff::{MAX_DURATION, check_jitter, check_span};
-use super::connect::Link;
+use super::connect::{Link, Replies};
 use super::figures::unix_ms;
+use super::keys::MAX_ID;
 use super::{Connector, Figures, Keys, LinkStats};
 use crate::Error;
 use crate::worker::Worker;
@@ -133,7 +134,8 @@ pub struct Reporter {
 impl Reporter {
     /// A reporter for the server `id` of the service `keys`; it connects at its first round.
     ///
-    /// Errors: [`Error::InvalidOption`] for an empty id, or an option or connector setting
+    /// Errors: [`Error::InvalidOption`] for an id that is empty or longer than 1024 bytes
+    /// (pollers would not read it from the member set), or an option or connector setting
     /// out of its range.
     pub fn new(
         connector: Connector,
@@ -142,8 +144,8 @@ impl Reporter {
         options: ReportOptions,
     ) -> Result<Self, Error> {
         let id = id.into();
-        if id.is_empty() {
-            return Err(Error::option("id", "must not be empty"));
+        if id.is_empty() || id.len() > MAX_ID {
+            return Err(Error::option("id", "must be 1 to 1024 bytes"));
         }
         options.validate()?;
         connector.validate()?;
@@ -190,7 +192,11 @@ impl Reporter {
             .arg(self.keys.members())
             .arg("-inf")
             .arg(format!("({}", now.saturating_sub(ttl)));
-        Ok(self.link.lock().run(vec![set, join, prune])?.round_trip)
+        Ok(self
+            .link
+            .lock()
+            .run(vec![set, join, prune], Replies::Strict)?
+            .round_trip)
     }
 
     /// Removes the server's figures and member entry, so that pollers see it gone at their
@@ -202,7 +208,7 @@ impl Reporter {
         del.arg(&self.key);
         let mut leave = ::redis::cmd("ZREM");
         leave.arg(self.keys.members()).arg(&*self.id);
-        self.link.lock().run(vec![del, leave])?;
+        self.link.lock().run(vec![del, leave], Replies::Strict)?;
         Ok(())
     }
 
@@ -315,8 +321,10 @@ mod tests {
         let connector = Connector::single("redis://127.0.0.1:1").unwrap();
         let keys = Keys::new("svc").unwrap();
         let s = Duration::from_secs(1);
+        let long = "x".repeat(MAX_ID + 1);
         let bad = [
             ("id", "", ReportOptions::default()),
+            ("id", &long, ReportOptions::default()),
             (
                 "interval",
                 "a",
@@ -336,6 +344,8 @@ mod tests {
                 other => panic!("{name}: {other:?}"),
             }
         }
+        let longest = "x".repeat(MAX_ID);
+        assert!(Reporter::new(connector, keys, longest, ReportOptions::default()).is_ok());
     }
 
     #[test]

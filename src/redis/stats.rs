@@ -32,7 +32,8 @@ pub struct PollStats {
     pub link: LinkStats,
     /// Polls that ended well.
     pub polls: u64,
-    /// Values that did not parse, ever: figures and member ids, each counted once a poll.
+    /// Values that did not parse, ever, each counted once a poll (as
+    /// [`PollReport::parse_errors`](super::PollReport::parse_errors) counts them).
     pub parse_errors: u64,
     /// The age of the figures in use: the time since the last successful poll (or since the
     /// poller was made, before its first).
