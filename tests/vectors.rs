@@ -95,9 +95,18 @@ fn first_difference(file: &Value, ours: &Value) -> Option<(String, Value, Value)
     if fields(file) != fields(ours) {
         return Some(("the top-level fields".into(), fields(file), fields(ours)));
     }
-    for (field, want) in file.as_object()? {
-        let got = &ours[field];
-        match (field.as_str(), want, got) {
+    // In the file's order: what the keys are, then how they map.
+    let order = [
+        "mapping",
+        "spec",
+        "generated_by",
+        "hashers",
+        "keys",
+        "cases",
+    ];
+    for field in order {
+        let (want, got) = (&file[field], &ours[field]);
+        match (field, want, got) {
             ("keys" | "cases", Value::Array(want), Value::Array(got)) => {
                 if want.len() != got.len() {
                     let count = |n: usize| Value::from(n);
