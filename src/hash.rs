@@ -14,7 +14,8 @@
 //! | [`SocketAddr`] | the address's octets, then the port as 2 bytes big-endian |
 //! | [`Prehashed`] | none: its `u64` is the hash, taken as it is |
 //!
-//! A string and a byte slice with the same bytes hash alike.
+//! A string and a byte slice with the same bytes hash alike. `docs/MAPPING.md` (mapping v1)
+//! states the bytes, the hashes and every strategy's mapping language-neutrally, with vectors.
 
 use std::fmt;
 use std::hash::Hasher as _;

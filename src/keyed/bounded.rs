@@ -66,6 +66,8 @@ impl Default for BoundedOptions {
 ///
 /// # Mapping
 ///
+/// Stated language-neutrally, with test vectors, in `docs/MAPPING.md` (mapping v1).
+///
 /// [`acquire`](crate::BalancerExt::acquire) takes a [`Lease`] on a server for one request.
 /// With L leases of this balancer in flight and servers of weights wᵢ summing to W, server
 /// i's cap is `cᵢ = ⌈(1 + ε)(L + 1) wᵢ / W⌉` (the average counts the new request; with equal

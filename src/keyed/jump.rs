@@ -62,6 +62,8 @@ pub fn jump_hash(mut key: u64, buckets: u32) -> Option<u32> {
 /// than 1 is an [`Error::WeightsUnsupported`] (use [`Maglev`](crate::Maglev) or
 /// [`Rendezvous`](crate::Rendezvous) for weights).
 ///
+/// Stated language-neutrally, with test vectors, in `docs/MAPPING.md` (mapping v1).
+///
 /// # Membership
 ///
 /// Buckets are positions, so the order of servers is part of the membership: two balancers

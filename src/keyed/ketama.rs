@@ -68,6 +68,8 @@ impl KetamaOptions {
 ///
 /// # Mapping
 ///
+/// Stated language-neutrally, with test vectors, in `docs/MAPPING.md` (mapping v1).
+///
 /// Servers are ids of the form `host:port` with weights w₀ … wₙ₋₁ (sum W). Each server gets
 /// `ks` MD5 digests, about `40 × n × wᵢ / W`, computed with the exact single-precision
 /// arithmetic of the chosen [`KetamaFlavor`] (so equal weights give 40 digests, or 39 in

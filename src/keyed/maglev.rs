@@ -61,6 +61,8 @@ impl Default for MaglevOptions {
 ///
 /// # Mapping
 ///
+/// Stated language-neutrally, with test vectors, in `docs/MAPPING.md` (mapping v1).
+///
 /// Servers are ordered by id (byte-wise), so the order they came in does not matter. Server
 /// `i` with id bytes `s` has
 ///

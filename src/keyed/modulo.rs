@@ -16,6 +16,8 @@ no_options!(Modulo, ModuloOptions);
 ///
 /// # Mapping
 ///
+/// Stated language-neutrally, with test vectors, in `docs/MAPPING.md` (mapping v1).
+///
 /// Servers are ordered by id (byte-wise), so the order they were given in does not matter.
 /// With weights w₀ … wₙ₋₁ (in that order) and W their sum, a key with hash `h` goes to the
 /// server whose cumulative weight range holds `(h × W) >> 64`; with equal weights that is

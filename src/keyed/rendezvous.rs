@@ -18,6 +18,8 @@ const SERVER_SEED: u64 = 0x726e_647a_766f_7573;
 ///
 /// # Mapping
 ///
+/// Stated language-neutrally, with test vectors, in `docs/MAPPING.md` (mapping v1).
+///
 /// The servers are kept in id order (byte-wise), whatever order they came in: positions and
 /// [`servers`](crate::Balancer::servers) follow the ids.
 ///

@@ -50,6 +50,8 @@ impl Default for RingOptions {
 ///
 /// # Mapping
 ///
+/// Stated language-neutrally, with test vectors, in `docs/MAPPING.md` (mapping v1).
+///
 /// Point `i` (from 0) of a server is `XXH3-64(id bytes ‖ i as u32 little-endian)` with
 /// seed [`DEFAULT_SEED`](crate::hash::DEFAULT_SEED), whatever [`KeyHasher`] hashes the keys.
 /// Points are ordered by value, and points of equal value by owner id (byte-wise), so the

@@ -29,6 +29,8 @@ struct Counter(AtomicU64);
 ///
 /// # The rotation
 ///
+/// Stated language-neutrally, with test vectors, in `docs/MAPPING.md` (mapping v1).
+///
 /// One period has W slots, W the sum of the weights divided by their greatest common
 /// divisor; slot t goes to the server that nginx's algorithm chooses at its t-th step (each
 /// server's current weight grows by its weight, the largest wins, first in order on ties,

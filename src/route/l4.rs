@@ -24,6 +24,7 @@ fn canonical(ip: IpAddr) -> IpAddr {
 /// 16 for IPv6, so a `ClientKey` hashes as the bare [`Ipv4Addr`] or [`Ipv6Addr`] does. With a
 /// [`subnet`](ClientKey::subnet) prefix the bits past the prefix are zero: every client of
 /// the subnet has one key.
+/// Stated language-neutrally, with test vectors, in `docs/MAPPING.md` (mapping v1).
 ///
 /// ```
 /// use std::net::SocketAddr;
@@ -131,6 +132,7 @@ impl Protocol {
 /// destination address and destination port, each address in 4 bytes (family 4) or 16
 /// (family 6, an IPv4 address in its mapped form), ports big-endian. A symmetric key puts
 /// the lesser endpoint (by those address bytes, then port) first.
+/// Stated language-neutrally, with test vectors, in `docs/MAPPING.md` (mapping v1).
 ///
 /// ```
 /// use loadring::route::{FlowKey, Protocol};
