@@ -1,22 +1,28 @@
-//! Compares every strategy of the crate on one fleet and one key set: pick latency, build
-//! time, memory, balance, and how many keys move when a server leaves, joins or fails.
+//! Compares every strategy of the crate on one fleet and one key set: pick latency (hot and
+//! cold), build time, memory, balance, and how many keys move when a server leaves, joins or
+//! fails; then memory per server at several fleet sizes.
 //!
 //! ```sh
-//! cargo run --release --example compare                       # 100 servers, 1 M generated ids
-//! cargo run --release --example compare -- --servers 1000 --weights 1,2,4 --format markdown
+//! cargo run --release --example compare                      # 1000 servers, 1 M generated ids
+//! cargo run --release --example compare -- --servers 100 --weights 1,2,4 --format markdown
 //! cargo run --release --example compare -- --keys ids.txt --svg report.svg
 //! ```
 //!
 //! [`cli`] reads the options, [`measure`] builds each strategy of `Strategy::all()` as an
-//! `AnyBalancer` and measures it, [`render`] writes the report, [`svg`] draws it.
+//! `AnyBalancer` and measures it, [`footprint`] weighs it at other fleet sizes (with the bytes
+//! that [`heap`] counts), [`render`] writes the report, [`svg`] draws it with [`chart`].
 
+mod chart;
 mod cli;
+mod footprint;
+mod heap;
 mod measure;
 mod metrics;
 mod render;
 mod svg;
 
 use std::process::ExitCode;
+use std::time::Instant;
 
 use loadring::Error;
 
@@ -61,6 +67,19 @@ fn run(o: Options) -> Result<(), String> {
     if rows.is_empty() {
         return Err("no strategy could run on this fleet".into());
     }
+    let mut memory = Vec::new();
+    for &n in &o.memory_at {
+        for &s in &chosen {
+            let t = Instant::now();
+            match footprint::footprint(s, n, &o.weights) {
+                Ok(f) => memory.push(f),
+                Err(Error::WeightsUnsupported { .. }) => continue,
+                Err(e) => eprintln!("  {} at {n} servers skipped: {e}", s.name()),
+            }
+            let took = t.elapsed().as_secs_f64();
+            eprintln!("[memory at {n}] {} took {took:.1} s", s.name());
+        }
+    }
     if o.format == Format::Table || o.format == Format::Markdown {
         let weights: Vec<String> = o.weights.iter().map(u32::to_string).collect();
         let source = o.keys.as_ref().map_or(String::from(" (generated)"), |p| {
@@ -74,9 +93,10 @@ fn run(o: Options) -> Result<(), String> {
             o.passes
         );
     }
-    print!("{}", render::render(&rows, o.format));
+    print!("{}", render::render(&rows, &memory, o.format));
     if let Some(path) = &o.svg {
-        svg::write(path, &rows).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        svg::write(path, &rows, &memory)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         eprintln!("charts written to {}", path.display());
     }
     Ok(())

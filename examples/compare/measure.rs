@@ -1,12 +1,9 @@
 //! The measurements: one fleet, one key set, and a row of figures for each strategy of
 //! [`Strategy::all`], each built the same way, as `AnyBalancer::new(strategy, servers)`.
 //!
-//! Memory is measured by a counting global allocator: the heap bytes a strategy holds after
-//! its constructor returns, beyond the servers it was given. Implementing an allocator takes
-//! `unsafe`; it only forwards to the system allocator.
+//! Memory is the heap bytes a strategy holds after its constructor returns, beyond the
+//! servers it was given, as [`heap`](crate::heap) counts them.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::io::{BufRead, BufReader};
@@ -15,43 +12,11 @@ use std::time::Instant;
 
 use loadring::{AnyBalancer, Balancer, BalancerExt, Error, PickError, Server, Strategy, Update};
 
-use crate::metrics;
+use crate::{heap, metrics};
 
-/// Counts the bytes this thread has on the heap, to measure what a strategy keeps.
-struct Counting;
-
-thread_local! {
-    static LIVE: Cell<isize> = const { Cell::new(0) };
-}
-
-fn count(delta: isize) {
-    // `try_with`: a thread being torn down has no counter left, and needs none.
-    let _ = LIVE.try_with(|live| live.set(live.get() + delta));
-}
-
-/// Heap bytes allocated and not freed by this thread so far.
-fn live_bytes() -> isize {
-    LIVE.with(Cell::get)
-}
-
-// SAFETY: every call forwards to `System` with the same arguments; only a counter is added.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count(layout.size() as isize);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        count(-(layout.size() as isize));
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count(new_size as isize - layout.size() as isize);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+/// How many keys the hot figure walks in turn, as the criterion benches do: the first of
+/// the key set, so the strategy's tables stay in cache.
+pub const HOT_KEYS: usize = 1024;
 
 /// The strategies of the report: [`Strategy::all`], with least-loaded's random draws seeded
 /// so that runs repeat.
@@ -70,8 +35,12 @@ pub fn strategies() -> Vec<Strategy> {
 pub struct Row {
     pub strategy: &'static str,
     pub build_us: f64,
-    pub pick_ns: f64,
+    /// Per pick over the [`HOT_KEYS`] first keys, walked in turn.
+    pub pick_hot_ns: f64,
+    /// Per pick over every key once; key-free strategies have none.
+    pub pick_cold_ns: Option<f64>,
     pub memory_bytes: i64,
+    pub low_to_mean: f64,
     pub peak_to_mean: f64,
     pub cv: f64,
     pub worst_share_error: f64,
@@ -162,6 +131,58 @@ impl Fleet {
     }
 }
 
+/// What building a strategy over a fleet costs.
+pub struct Build {
+    /// The median time of three builds.
+    pub us: f64,
+    /// Heap bytes the last build holds beyond the servers it was given.
+    pub bytes: i64,
+    /// The last build.
+    pub balancer: AnyBalancer,
+}
+
+/// Builds `strategy` over `fleet` three times, and keeps the last.
+pub fn build(strategy: Strategy, fleet: &Fleet) -> Result<Build, Error> {
+    let mut times = Vec::new();
+    let mut last = None;
+    for _ in 0..3 {
+        // The previous build goes first, so that it is not counted in this one.
+        drop(last.take());
+        let servers = fleet.servers();
+        let live = heap::live_bytes();
+        let t = Instant::now();
+        let b = AnyBalancer::new(strategy, servers)?;
+        times.push(t.elapsed().as_secs_f64() * 1e6);
+        last = Some((b, (heap::live_bytes() - live) as i64));
+    }
+    let (balancer, bytes) = last.expect("three builds");
+    Ok(Build {
+        us: metrics::median(&mut times),
+        bytes,
+        balancer,
+    })
+}
+
+/// Nanoseconds per pick over `keys`, walked `rounds` times.
+fn per_pick(b: &AnyBalancer, keys: &[String], rounds: usize) -> f64 {
+    let t = Instant::now();
+    for _ in 0..rounds {
+        for k in keys {
+            let _ = black_box(b.pick(black_box(k.as_str())));
+        }
+    }
+    t.elapsed().as_secs_f64() * 1e9 / (keys.len() * rounds) as f64
+}
+
+/// Nanoseconds per pick of a key-free strategy, over `n` picks.
+fn per_next(b: &AnyBalancer, n: usize) -> f64 {
+    let t = Instant::now();
+    for _ in 0..n {
+        let _ = black_box(b.next());
+    }
+    t.elapsed().as_secs_f64() * 1e9 / n as f64
+}
+
 /// Measures one strategy. A strategy that cannot take the fleet (weights it cannot honour)
 /// fails with its constructor's error.
 pub fn measure(
@@ -170,46 +191,38 @@ pub fn measure(
     keys: &[String],
     passes: usize,
 ) -> Result<Row, Error> {
-    let build = || AnyBalancer::new(strategy, fleet.servers());
-    let mut builds = Vec::new();
-    let mut memory = 0;
-    for _ in 0..3 {
-        let servers = fleet.servers();
-        let live = live_bytes();
-        let t = Instant::now();
-        let b = AnyBalancer::new(strategy, servers)?;
-        builds.push(t.elapsed().as_secs_f64() * 1e6);
-        memory = (live_bytes() - live) as i64;
-        drop(b);
-    }
-    let b = build()?;
+    let fresh = || AnyBalancer::new(strategy, fleet.servers());
+    let Build {
+        us: build_us,
+        bytes: memory_bytes,
+        balancer: b,
+    } = build(strategy, fleet)?;
     let keyed = strategy.is_keyed();
-    let mut times: Vec<f64> = (0..passes)
-        .map(|_| {
-            let t = Instant::now();
-            if keyed {
-                for k in keys {
-                    let _ = black_box(b.pick(black_box(k.as_str())));
-                }
-            } else {
-                // Key-free pickers: no key to hash.
-                for _ in keys {
-                    let _ = black_box(b.next());
-                }
-            }
-            t.elapsed().as_secs_f64() * 1e9 / keys.len() as f64
-        })
-        .collect();
+    let hot_keys = &keys[..keys.len().min(HOT_KEYS)];
+    // Hot and cold passes alternate, so that a slow spell of the machine touches both.
+    let (mut hot, mut cold) = (Vec::new(), Vec::new());
+    for _ in 0..passes {
+        if keyed {
+            // As many picks in both: the hot keys walked over and over, every key once.
+            let rounds = keys.len().div_ceil(hot_keys.len());
+            hot.push(per_pick(&b, hot_keys, rounds));
+            cold.push(per_pick(&b, keys, 1));
+        } else {
+            hot.push(per_next(&b, keys.len()));
+        }
+    }
     let mut counts = vec![0u64; fleet.ids.len()];
-    for i in fleet.held(&build()?, keys)? {
+    for i in fleet.held(&fresh()?, keys)? {
         counts[i as usize] += 1;
     }
     let bal = metrics::balance(&counts, &fleet.weights).expect("keys and servers");
     let mut row = Row {
         strategy: strategy.name(),
-        build_us: metrics::median(&mut builds),
-        pick_ns: metrics::median(&mut times),
-        memory_bytes: memory,
+        build_us,
+        pick_hot_ns: metrics::median(&mut hot),
+        pick_cold_ns: (!cold.is_empty()).then(|| metrics::median(&mut cold)),
+        memory_bytes,
+        low_to_mean: bal.low_to_mean,
         peak_to_mean: bal.peak_to_mean,
         cv: bal.cv,
         worst_share_error: bal.worst_share_error,
@@ -223,12 +236,12 @@ pub fn measure(
     if keyed {
         let before = fleet.assign(&b, keys)?;
         let victim = &fleet.ids[fleet.ids.len() / 2];
-        let mut without = build()?;
+        let mut without = fresh()?;
         without.remove(victim)?;
         row.moved_on_remove = Some(metrics::moved(&before, &fleet.assign(&without, keys)?));
         let share = row.counts[fleet.ids.len() / 2] as f64 / keys.len() as f64;
         row.ideal_on_remove = Some(share);
-        let mut with = build()?;
+        let mut with = fresh()?;
         with.add(fleet.server(JOINING, fleet.weights[0]))?;
         row.moved_on_add = Some(metrics::moved(&before, &fleet.assign(&with, keys)?));
         b.set_healthy(victim, false)?;
@@ -319,7 +332,7 @@ mod tests {
         // Room for twice the mean: the first five servers take 2000 each, the rest nothing.
         let ff = measure(find("fill-first"), &fleet, &keys, 1).unwrap();
         assert_eq!(ff.counts, [vec![2000; 5], vec![0; 5]].concat());
-        assert_eq!(ff.peak_to_mean, 2.0);
+        assert_eq!((ff.low_to_mean, ff.peak_to_mean), (0.0, 2.0));
         // Bounded loads cap every server at ⌈1.25 × the mean⌉ while all leases are held.
         let bounded = measure(find("bounded"), &fleet, &keys, 1).unwrap();
         assert!(

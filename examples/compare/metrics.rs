@@ -3,6 +3,8 @@
 /// Peak and spread of a load distribution, each server's count against what its weight asks for.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Balance {
+    /// The least busy server's count over its expected count (1.0 is perfect).
+    pub low_to_mean: f64,
     /// The busiest server's count over its expected count (1.0 is perfect).
     pub peak_to_mean: f64,
     /// Coefficient of variation of count over expected count across servers.
@@ -29,6 +31,7 @@ pub fn balance(counts: &[u64], weights: &[u32]) -> Option<Balance> {
     let mean = ratios.iter().sum::<f64>() / n;
     let var = ratios.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / n;
     Some(Balance {
+        low_to_mean: ratios.iter().copied().fold(f64::INFINITY, f64::min),
         peak_to_mean: ratios.iter().copied().fold(0.0, f64::max),
         cv: var.sqrt() / mean,
         worst_share_error: ratios.iter().map(|r| (r - 1.0).abs()).fold(0.0, f64::max),
@@ -68,11 +71,11 @@ mod tests {
         let b = balance(&[100, 100, 100, 100], &[1, 1, 1, 1]).unwrap();
         assert_eq!((b.peak_to_mean, b.cv, b.worst_share_error), (1.0, 0.0, 0.0));
         let b = balance(&[200, 100, 100, 0], &[1, 1, 1, 1]).unwrap();
-        assert_eq!(b.peak_to_mean, 2.0);
+        assert_eq!((b.low_to_mean, b.peak_to_mean), (0.0, 2.0));
         assert_eq!(b.worst_share_error, 1.0);
         assert!((b.cv - 0.5f64.sqrt()).abs() < 1e-12);
         let weighted = balance(&[100, 300], &[1, 3]).unwrap();
-        assert_eq!(weighted.peak_to_mean, 1.0);
+        assert_eq!((weighted.low_to_mean, weighted.peak_to_mean), (1.0, 1.0));
         assert_eq!(balance(&[], &[]), None);
         assert_eq!(balance(&[0, 0], &[1, 1]), None);
     }
