@@ -1,5 +1,11 @@
-//! Pick latency of every keyed strategy per fleet size, on one key set, with hashing alone
-//! as the floor. (The key-free pickers are in `pickers.rs`.)
+//! Pick latency of every keyed strategy per fleet size, with hashing alone as the floor, in
+//! two regimes. (The key-free pickers are in `pickers.rs`.)
+//!
+//! * Hot (`<strategy>_pick/<servers>`): 1024 keys picked over and over, so the tables stay
+//!   in the core's caches.
+//! * Cold (`<strategy>_pick_cold/<servers>`): 2²⁰ distinct keys, each picked once a lap (a
+//!   lap reads 20 MB of keys), so most lines a pick reads come from the shared cache or
+//!   memory, as in a service that picks between other work, for ids it has not seen.
 //!
 //! `cargo bench --all-features --bench pick -- --warm-up-time 1 --measurement-time 3`
 
@@ -15,12 +21,25 @@ use loadring::{
 
 const SIZES: [usize; 4] = [10, 100, 1000, 10_000];
 
-/// 1024 distinct 20-byte request ids, walked in turn so caches see realistic spread.
-fn keys() -> Vec<[u8; 20]> {
-    (0..1024u32)
+/// Fleet sizes of the cold regime.
+const COLD_SIZES: [usize; 2] = [1000, 10_000];
+
+/// Keys of the hot regime: 1024, walked in turn.
+const HOT_KEYS: usize = 1 << 10;
+
+/// Keys of the cold regime: 2²⁰ (20 MB), each picked once a lap.
+const COLD_KEYS: usize = 1 << 20;
+
+/// `n` distinct 20-byte request ids (`n` a power of two).
+fn keys(n: usize) -> Vec<[u8; 20]> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    (0..n as u64)
         .map(|i| {
             let mut k = *b"req-0000000000000000";
-            k[4..].copy_from_slice(format!("{:016x}", u64::from(i) * 0x9e37_79b9).as_bytes());
+            let v = i.wrapping_mul(0x9e37_79b9);
+            for (d, byte) in k[4..].iter_mut().enumerate() {
+                *byte = HEX[(v >> (60 - 4 * d) & 15) as usize];
+            }
             k
         })
         .collect()
@@ -32,24 +51,31 @@ fn ids(n: usize) -> Vec<String> {
         .collect()
 }
 
+/// Picks through the strategy `build` makes, hot at every size of [`SIZES`] (group `name`)
+/// and cold at every size of [`COLD_SIZES`] (group `name_cold`).
 fn bench_pick<B: Balancer>(c: &mut Criterion, name: &str, build: impl Fn(&[String]) -> B) {
-    let keys = keys();
-    let mut group = c.benchmark_group(name);
-    for n in SIZES {
-        let b = build(&ids(n));
-        let mut i = 0;
-        group.bench_function(BenchmarkId::from_parameter(n), |bench| {
-            bench.iter(|| {
-                i = (i + 1) & 1023;
-                b.pick(black_box(&keys[i])).map(|s| s.weight())
-            })
-        });
+    for (group, sizes, keys) in [
+        (name.to_owned(), &SIZES[..], keys(HOT_KEYS)),
+        (format!("{name}_cold"), &COLD_SIZES[..], keys(COLD_KEYS)),
+    ] {
+        let mut group = c.benchmark_group(group);
+        let mask = keys.len() - 1;
+        for &n in sizes {
+            let b = build(&ids(n));
+            let mut i = 0;
+            group.bench_function(BenchmarkId::from_parameter(n), |bench| {
+                bench.iter(|| {
+                    i = (i + 1) & mask;
+                    b.pick(black_box(&keys[i])).map(|s| s.weight())
+                })
+            });
+        }
+        group.finish();
     }
-    group.finish();
 }
 
 fn hashing(c: &mut Criterion) {
-    let keys = keys();
+    let keys = keys(HOT_KEYS);
     let mut group = c.benchmark_group("hash_20_bytes");
     for (name, h) in [
         ("xxh3", KeyHasher::default()),
@@ -70,6 +96,15 @@ fn hashing(c: &mut Criterion) {
         bench.iter(|| {
             i = (i + 1) & 1023;
             std_hasher.hash_one(black_box(&keys[i]))
+        })
+    });
+    // The floor of the cold regime: reading each key of the lap and hashing it.
+    let keys = self::keys(COLD_KEYS);
+    let h = KeyHasher::default();
+    group.bench_function("xxh3_cold", |bench| {
+        bench.iter(|| {
+            i = (i + 1) & (COLD_KEYS - 1);
+            h.hash(black_box(&keys[i]))
         })
     });
     group.finish();
@@ -117,7 +152,7 @@ fn bounded(c: &mut Criterion) {
         BoundedLoad::new(ids.iter().map(String::as_str)).unwrap()
     });
     // A lease taken and released: the compare-exchange and the counters included.
-    let keys = keys();
+    let keys = keys(HOT_KEYS);
     let mut group = c.benchmark_group("bounded_lease");
     for n in SIZES {
         let b = BoundedLoad::new(ids(n).iter().map(String::as_str)).unwrap();
