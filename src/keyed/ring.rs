@@ -76,27 +76,30 @@ impl Default for RingOptions {
 ///
 /// # Layout, and the cache lines a pick reads
 ///
-/// The points lie in one array in ring order, 16 bytes each: the value, the owner's index
-/// in the fleet, and a link to the next point with another owner (for the health walk).
-/// A table of buckets indexes them: the top `k` bits of a hash are its bucket, where `2ᵏ` is
-/// the largest power of two up to the point count, so a bucket holds one or two points
-/// (2 to 4 bytes a point). A bucket's entry is the index of the first point at or after
-/// the bucket's start. A pick of a key with hash `h`:
+/// The points lie in one array in ring order, 12 bytes each: the value and the owner's index
+/// in the fleet. Beside it, an array the picks never read holds each point's link to the
+/// next point with another owner, the steps of the health walk. A table of buckets indexes
+/// the points: the top `k` bits of a hash are its bucket, where `2ᵏ` is the largest power of
+/// two up to the point count, so a bucket holds one or two points. A bucket's entry is the
+/// index of the first point at or after the bucket's start. A pick of a key with hash `h`:
 ///
 /// 1. reads the entry of `h`'s bucket: **one line** (4-byte entries);
 /// 2. reads the two points from there and steps past those below `h`, with two compares
 ///    and no branch (a loop takes the rare buckets of three or more): **one line**, two when
-///    the pair straddles a line (one time in four);
+///    the pair straddles a line (about one time in three);
 /// 3. reads the owner's [`Server`] in the fleet's array: **one line** (24 bytes a server),
 ///    the line the caller goes on to read;
 /// 4. reads the owner's health cell, shared by its clones: **one line**.
 ///
-/// The four reads depend on one another, and none waits on a branch the processor guessed:
-/// the index of the first point below the key is counted, not searched for. With 1000
-/// servers at 160 points the tables take 2.9 MB (2.4 MB of points and 0.5 MB of buckets),
-/// so when picks spread over many keys, lines 1 and 2 come from the shared cache or
-/// memory, while lines 3 and 4 (24 KB and 64 KB for the whole fleet) mostly stay in the
-/// core's own caches. A key whose owner is unavailable walks on from line 2.
+/// Each read needs the one before it, and none waits on a branch the processor guessed: the
+/// number of points below the key is counted, not searched for. With 1000 servers at 160
+/// points the tables take 2.4 MB (1.9 MB of points and 0.5 MB of buckets, and 0.6 MB of
+/// links beside), so when picks spread over many keys, lines 1 and 2 come from the shared
+/// cache or memory, while lines 3 and 4 (24 KB and 64 KB for the whole fleet) mostly stay
+/// in the core's own caches. A key whose owner is unavailable walks on by the links.
+///
+/// In all, 18 to 20 bytes a point: 12 for the point, 4 for its link, 2 to 4 for the
+/// buckets.
 ///
 /// ```
 /// use loadring::{Balancer, BalancerExt, HashRing, Server, Update};
@@ -115,6 +118,9 @@ pub struct HashRing {
     options: RingOptions,
     /// The points in ring order.
     points: Vec<Point>,
+    /// For each point, the next point clockwise with another owner (itself if the ring has
+    /// one owner): the health walk's steps. Apart from the points, which picks read.
+    next_other: Vec<u32>,
     /// `buckets[b]` is the index of the first point at or after the start of bucket `b`
     /// (the hashes whose top `64 - shift` bits are `b`), or the point count if there is none.
     buckets: Vec<u32>,
@@ -122,23 +128,18 @@ pub struct HashRing {
     shift: u32,
 }
 
-/// One virtual node: 16 bytes, four to a line.
+/// One virtual node: its value and its owner's index, 12 bytes, five and a third to a line
+/// (packed: a `u64` on a 4-byte boundary).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C, packed(4))]
 struct Point {
     hash: u64,
-    /// Index of the owning server.
     owner: u32,
-    /// The next point clockwise with another owner (itself if the ring has one server).
-    next_other: u32,
 }
 
 impl Point {
     fn new(hash: u64, owner: u32) -> Self {
-        Point {
-            hash,
-            owner,
-            next_other: 0,
-        }
+        Point { hash, owner }
     }
 }
 
@@ -177,6 +178,7 @@ impl HashRing {
             hasher: KeyHasher::default(),
             options,
             points: Vec::new(),
+            next_other: Vec::new(),
             buckets: Vec::new(),
             shift: 63,
         };
@@ -205,10 +207,11 @@ impl HashRing {
         self.points.len()
     }
 
-    /// Bytes the ring's tables occupy (points and buckets), without the servers: 16 a point
-    /// and 2 to 4 more for the buckets.
+    /// Bytes the ring's tables occupy (points, links and buckets), without the servers: 16 a
+    /// point and 2 to 4 more for the buckets.
     pub fn table_bytes(&self) -> usize {
-        self.points.capacity() * std::mem::size_of::<Point>() + self.buckets.capacity() * 4
+        let links = self.next_other.capacity() + self.buckets.capacity();
+        self.points.capacity() * std::mem::size_of::<Point>() + links * 4
     }
 
     /// Adds a server; only keys that now belong to it move.
@@ -271,9 +274,18 @@ impl HashRing {
         self.relink();
     }
 
+    /// Whether `a` comes after `b` in ring order: the values decide, and the ids only if
+    /// they are equal.
+    #[inline]
+    fn out_of_order(&self, a: &Point, b: &Point) -> bool {
+        let (x, y) = (a.hash, b.hash);
+        x > y || (x == y && self.ring_order(a, b) == Ordering::Greater)
+    }
+
     /// Ring order: by point value, then by owner id.
     fn ring_order(&self, a: &Point, b: &Point) -> Ordering {
-        a.hash.cmp(&b.hash).then_with(|| {
+        let (x, y) = (a.hash, b.hash);
+        x.cmp(&y).then_with(|| {
             let ids = self.fleet.servers();
             ids[a.owner as usize].id().cmp(ids[b.owner as usize].id())
         })
@@ -301,6 +313,7 @@ impl HashRing {
         let fleet = &self.fleet;
         (self.points, self.buckets, self.shift) =
             self.order(count, |f| in_batches(fleet, per_weight, f));
+        link_runs(&self.points, &mut self.next_other);
     }
 
     /// The points in ring order, the buckets and their shift, for the `count` points that
@@ -330,7 +343,7 @@ impl HashRing {
         // one sweep, as only the one or two points of a bucket can be out of order.
         for i in 1..placed.len() {
             let mut j = i;
-            while j > 0 && self.ring_order(&placed[j - 1], &placed[j]) == Ordering::Greater {
+            while j > 0 && self.out_of_order(&placed[j - 1], &placed[j]) {
                 placed.swap(j - 1, j);
                 j -= 1;
             }
@@ -338,7 +351,6 @@ impl HashRing {
         // Each bucket's next free place is now its end: the start of the bucket after it.
         next.rotate_right(1);
         next[0] = 0;
-        link_runs(&mut placed);
         if placed.is_empty() {
             next = Vec::new();
         }
@@ -349,7 +361,7 @@ impl HashRing {
     fn relink(&mut self) {
         self.shift = 64 - Self::bucket_bits(self.points.len());
         bucket_starts(&self.points, self.shift, &mut self.buckets);
-        link_runs(&mut self.points);
+        link_runs(&self.points, &mut self.next_other);
     }
 
     /// The index of the first point at or after `hash`, wrapping past the last point.
@@ -413,7 +425,7 @@ impl HashRing {
                 return None;
             }
             let p = self.points[at];
-            let next = p.next_other as usize;
+            let next = self.next_other[at] as usize;
             travelled += if next == at {
                 len
             } else {
@@ -464,26 +476,24 @@ fn in_batches(fleet: &Fleet, points_per_weight: u32, mut f: impl FnMut(&[Point])
     f(&batch);
 }
 
-/// Links each point to the next point clockwise with another owner (or to itself if the ring
-/// has one owner), walking back from the last point.
-fn link_runs(points: &mut [Point]) {
+/// Fills `next_other` with each point's next point clockwise with another owner (itself if
+/// the ring has one owner), walking back from the last point.
+fn link_runs(points: &[Point], next_other: &mut Vec<u32>) {
+    next_other.clear();
+    next_other.extend(0..points.len() as u32);
     let Some(last) = points.last().map(|p| p.owner) else {
         return;
     };
     let Some(first_other) = points.iter().position(|p| p.owner != last) else {
-        for (i, p) in points.iter_mut().enumerate() {
-            p.next_other = i as u32;
-        }
         return;
     };
     let n = points.len();
-    points[n - 1].next_other = first_other as u32;
+    next_other[n - 1] = first_other as u32;
     for i in (0..n - 1).rev() {
-        let after = points[i + 1];
-        points[i].next_other = if after.owner != points[i].owner {
+        next_other[i] = if points[i + 1].owner != points[i].owner {
             i as u32 + 1
         } else {
-            after.next_other
+            next_other[i + 1]
         };
     }
 }
@@ -514,14 +524,14 @@ fn server_points(server: &Server, points_per_weight: u32, mut f: impl FnMut(&[u6
     }
     let mut hashes = [0u64; LANES];
     for first in (0..count).step_by(LANES) {
-        let n = (count - first).min(LANES as u32) as usize;
-        for (i, lane) in (first..).zip(lanes.chunks_exact_mut(width).take(n)) {
+        // A last round of fewer than 32 points hashes all 32 lanes, and hands out its own.
+        for (i, lane) in (first..).zip(lanes.chunks_exact_mut(width)) {
             lane[id.len()..].copy_from_slice(&i.to_le_bytes());
         }
-        for (hash, lane) in hashes.iter_mut().zip(lanes.chunks_exact(width).take(n)) {
+        for (hash, lane) in hashes.iter_mut().zip(lanes.chunks_exact(width)) {
             *hash = xxh3_64_with_seed(lane, DEFAULT_SEED);
         }
-        f(&hashes[..n]);
+        f(&hashes[..(count - first).min(LANES as u32) as usize]);
     }
 }
 
@@ -736,6 +746,7 @@ mod tests {
         let (b, a) = (0, 1);
         let batch = [Point::new(5, b), Point::new(5, a), Point::new(1, b)];
         (ring.points, ring.buckets, ring.shift) = ring.order(3, |f| f(&batch));
+        link_runs(&ring.points, &mut ring.next_other);
         let order: Vec<(u64, &str)> = ring
             .points
             .iter()
@@ -801,6 +812,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ring.points, fresh.points);
+        assert_eq!(ring.next_other, fresh.next_other);
         assert_eq!(
             (ring.buckets.clone(), ring.shift),
             (fresh.buckets.clone(), fresh.shift)
