@@ -262,7 +262,11 @@ impl Fleet {
 
     /// The first available server that `walk` meets. Past a short walk it makes sure some
     /// server is available, so a long walk (a whole table) ends at once when none is.
-    #[inline]
+    ///
+    /// Out of line and marked cold: strategies call it when their first choice is not
+    /// available, and a pick's common path keeps its registers.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn first_available(
         &self,
         walk: impl IntoIterator<Item = usize>,

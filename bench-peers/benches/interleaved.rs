@@ -1,7 +1,8 @@
 //! The cold picks of loadring and its peers, taking turns: each round times one lap of
 //! 2²⁰ distinct keys through every contender in a row, so a busy machine slows them alike,
 //! and the report gives each contender's median time a pick and its median ratio to the
-//! peer it stands beside (per round, so drifts between rounds cancel).
+//! peer it stands beside (per round, so drifts between rounds cancel). Then the ring's
+//! build beside pingora-ketama's, taking turns the same way.
 //!
 //! `cargo bench -p loadring-bench-peers --bench interleaved` (from the repository root);
 //! `-- --rounds 21` for more rounds (default 15), `-- --servers 1000` for one fleet size
@@ -12,7 +13,8 @@ use std::time::Instant;
 
 mod common;
 
-use common::{COLD_KEYS, Contenders, Visit};
+use common::{COLD_KEYS, Contenders, Visit, addrs, ids, ketama_build};
+use loadring::HashRing;
 
 /// Contenders left out: `hashring` takes microseconds a pick, so its laps would stretch
 /// each round tenfold (the `peers` bench has it).
@@ -48,15 +50,12 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Each contender's times and, for loadring's, the ratio to the peer listed next (if any).
-fn report(n: usize, times: &[(String, Vec<f64>)]) {
-    println!(
-        "cold picks, {n} servers, {} keys a lap: median of {} rounds",
-        COLD_KEYS,
-        times[0].1.len()
-    );
+/// Each contender's times (in `unit`) under `title` and, for loadring's, the ratio to the
+/// peer listed next (if any).
+fn report(title: &str, unit: &str, times: &[(String, Vec<f64>)]) {
+    println!("{title}: median of {} rounds", times[0].1.len());
     for (k, (name, t)) in times.iter().enumerate() {
-        let mut line = format!("  {name:<24} {:>7.1} ns", median(t.clone()));
+        let mut line = format!("  {name:<24} {:>7.2} {unit}", median(t.clone()));
         let peer = times
             .get(k + 1)
             .filter(|(next, _)| !next.starts_with("loadring"));
@@ -88,10 +87,41 @@ fn main() {
             };
             contenders.each(&mut round);
         }
-        // The first round warms up.
-        for (_, t) in &mut times {
-            t.remove(0);
-        }
-        report(n, &times);
+        let title = format!("cold picks, {n} servers, {COLD_KEYS} keys a lap");
+        report(&title, "ns", &without_warm_up(times));
     }
+    builds(rounds);
+}
+
+/// The rows without their first round, which warms up.
+fn without_warm_up(mut times: Vec<(String, Vec<f64>)>) -> Vec<(String, Vec<f64>)> {
+    for (_, t) in &mut times {
+        t.remove(0);
+    }
+    times
+}
+
+/// The ring's build beside pingora-ketama's at 1000 servers, taking turns, in ms.
+fn builds(rounds: usize) {
+    let addrs = addrs(1000);
+    let ids = ids(&addrs);
+    let time = |build: &dyn Fn()| {
+        let started = Instant::now();
+        for _ in 0..5 {
+            build();
+        }
+        started.elapsed().as_secs_f64() * 1e3 / 5.0
+    };
+    let (mut ring, mut ketama) = (Vec::new(), Vec::new());
+    for _ in 0..=rounds {
+        ring.push(time(&|| {
+            drop(black_box(HashRing::new(ids.iter().map(String::as_str))))
+        }));
+        ketama.push(time(&|| drop(black_box(ketama_build(black_box(&addrs))))));
+    }
+    let times = vec![
+        ("loadring HashRing".into(), ring),
+        ("pingora-ketama".into(), ketama),
+    ];
+    report("build, 1000 servers", "ms", &without_warm_up(times));
 }
