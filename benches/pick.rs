@@ -30,20 +30,9 @@ const HOT_KEYS: usize = 1 << 10;
 /// Keys of the cold regime: 2²⁰ (20 MB), each picked once a lap.
 const COLD_KEYS: usize = 1 << 20;
 
-/// `n` distinct 20-byte request ids (`n` a power of two).
-fn keys(n: usize) -> Vec<[u8; 20]> {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    (0..n as u64)
-        .map(|i| {
-            let mut k = *b"req-0000000000000000";
-            let v = i.wrapping_mul(0x9e37_79b9);
-            for (d, byte) in k[4..].iter_mut().enumerate() {
-                *byte = HEX[(v >> (60 - 4 * d) & 15) as usize];
-            }
-            k
-        })
-        .collect()
-}
+#[path = "support/keys.rs"]
+mod support;
+use support::keys;
 
 fn ids(n: usize) -> Vec<String> {
     (0..n)

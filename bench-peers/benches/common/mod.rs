@@ -16,20 +16,9 @@ pub const COLD_KEYS: usize = 1 << 20;
 /// slot for every server (8 bytes × 100 n² for n servers: 800 MB at 1000 servers).
 pub const MAGLEV_CRATE_MAX: usize = 1000;
 
-/// `n` distinct 20-byte request ids (`n` a power of two).
-pub fn keys(n: usize) -> Vec<[u8; 20]> {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    (0..n as u64)
-        .map(|i| {
-            let mut k = *b"req-0000000000000000";
-            let v = i.wrapping_mul(0x9e37_79b9);
-            for (d, byte) in k[4..].iter_mut().enumerate() {
-                *byte = HEX[(v >> (60 - 4 * d) & 15) as usize];
-            }
-            k
-        })
-        .collect()
-}
+#[path = "../../../benches/support/keys.rs"]
+mod keys;
+pub use keys::keys;
 
 /// `n` server addresses (n ≤ 65 536).
 pub fn addrs(n: usize) -> Vec<SocketAddr> {
