@@ -145,6 +145,7 @@ pub mod health;
 mod keyed;
 mod keyless;
 mod lease;
+mod marks;
 #[cfg(feature = "redis")]
 pub mod redis;
 pub mod route;

@@ -8,7 +8,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use crate::sync::{AtomicU8, AtomicU32, AtomicU64};
+use crate::marks::{Marks, Slot};
+use crate::sync::{AtomicU32, AtomicU64};
 
 use crate::Error;
 
@@ -52,10 +53,13 @@ use crate::Error;
 #[derive(Clone)]
 pub struct Server {
     /// What rarely changes and no pick reads, behind one reference count: a server stays
-    /// small (24 bytes) and its clone and drop (a `Shared` lease's, on every request) touch
+    /// small (32 bytes) and its clone and drop (a `Shared` lease's, on every request) touch
     /// two counts.
     info: Arc<Info>,
     weight: u32,
+    /// The [`Flag`] bits, read by every pick: a byte packed beside other servers' (see
+    /// `marks`), so a fleet's marks stay in a few cache lines. `state` holds its claim.
+    marks: Marks,
     state: Arc<ServerState>,
 }
 
@@ -108,14 +112,15 @@ impl Flag {
         Flag::DOWN | Flag::FAILING | Flag::EJECTED | Flag::UNCHECKED | Flag::UNREPORTED;
 }
 
-/// The cells a server's clones share; aligned to a cache line (and within one: 45 bytes of
+/// The cells a server's clones share; aligned to a cache line (and within one: 56 bytes of
 /// 64) so that counters of neighbouring servers do not contend, and a request's outcome
 /// touches one line.
 #[repr(align(64))]
 #[derive(Debug)]
 pub(crate) struct ServerState {
-    /// [`Flag`] bits: why the server takes no new requests (none set: it takes them).
-    flags: AtomicU8,
+    /// The claim on the byte of [`Flag`] bits (why the server takes no new requests; none
+    /// set: it takes them), given back when the last clone drops.
+    slot: Slot,
     in_flight: AtomicU64,
     /// `f64` bits of the last reported load.
     load: AtomicU64,
@@ -136,7 +141,7 @@ pub(crate) struct ServerState {
 impl Default for ServerState {
     fn default() -> Self {
         ServerState {
-            flags: AtomicU8::new(0),
+            slot: Slot::take(),
             in_flight: AtomicU64::new(0),
             load: AtomicU64::new(0f64.to_bits()),
             ramp: AtomicU32::new(WHOLE),
@@ -163,10 +168,12 @@ impl Server {
             capacity: None,
             meta: None,
         };
+        let state = Arc::new(ServerState::default());
         Server {
             info: Arc::new(info),
             weight: 1,
-            state: Arc::default(),
+            marks: state.slot.marks(),
+            state,
         }
     }
 
@@ -231,14 +238,14 @@ impl Server {
     /// out only available servers. New servers are available.
     #[inline]
     pub fn is_available(&self) -> bool {
-        self.state.flags.load(Ordering::Relaxed) & Flag::BLOCKING == 0
+        self.marks.load(Ordering::Relaxed) & Flag::BLOCKING == 0
     }
 
     /// Whether the server carries no mark at all: available and past any slow start, so a
     /// strategy may give it its whole share without a second look.
     #[inline]
     pub(crate) fn is_settled(&self) -> bool {
-        self.state.flags.load(Ordering::Relaxed) == 0
+        self.marks.load(Ordering::Relaxed) == 0
     }
 
     /// The share of its weight the server takes now: below 1 during a slow start
@@ -250,7 +257,7 @@ impl Server {
     /// The ramp in millionths of the weight (see [`ramp`](Server::ramp)).
     #[inline]
     pub(crate) fn ramp_millionths(&self) -> u32 {
-        if self.state.flags.load(Ordering::Relaxed) & Flag::RAMPING == 0 {
+        if self.marks.load(Ordering::Relaxed) & Flag::RAMPING == 0 {
             return WHOLE;
         }
         self.state.ramp.load(Ordering::Relaxed)
@@ -272,7 +279,7 @@ impl Server {
     /// as an outlier. New servers are healthy.
     #[inline]
     pub fn is_healthy(&self) -> bool {
-        self.state.flags.load(Ordering::Relaxed) & Flag::UNHEALTHY == 0
+        self.marks.load(Ordering::Relaxed) & Flag::UNHEALTHY == 0
     }
 
     /// Marks the server healthy or not by hand; every balancer holding a clone sees it on its
@@ -291,14 +298,14 @@ impl Server {
 
     /// Whether any of the marks `flags` is set.
     pub(crate) fn has_flag(&self, flags: u8) -> bool {
-        self.state.flags.load(Ordering::Relaxed) & flags != 0
+        self.marks.load(Ordering::Relaxed) & flags != 0
     }
 
     /// Whether the server is draining: it takes no new requests or keys, while those in
     /// flight finish (see [`set_draining`](Server::set_draining)).
     #[inline]
     pub fn is_draining(&self) -> bool {
-        self.state.flags.load(Ordering::Relaxed) & Flag::DRAINING != 0
+        self.marks.load(Ordering::Relaxed) & Flag::DRAINING != 0
     }
 
     /// Starts or stops draining the server, apart from its health: picks pass it by (its keys
@@ -311,9 +318,9 @@ impl Server {
     /// Sets or clears one mark.
     pub(crate) fn set_flag(&self, flag: u8, on: bool) {
         let before = if on {
-            self.state.flags.fetch_or(flag, Ordering::Relaxed)
+            self.marks.fetch_or(flag, Ordering::Relaxed)
         } else {
-            self.state.flags.fetch_and(!flag, Ordering::Relaxed)
+            self.marks.fetch_and(!flag, Ordering::Relaxed)
         };
         if (before & flag != 0) != on {
             crate::health::marks_changed();
@@ -351,6 +358,7 @@ impl Server {
     /// This server's description (weight, capacity, address, metadata) with `other`'s cells.
     pub(crate) fn with_cells_of(mut self, other: &Server) -> Self {
         self.state = Arc::clone(&other.state);
+        self.marks = other.state.slot.marks();
         self
     }
 
@@ -611,7 +619,7 @@ mod tests {
     #[cfg(target_pointer_width = "64")]
     fn a_server_stays_small_for_the_lease_path() {
         // Shared's leases clone and drop a server on every request.
-        assert_eq!(std::mem::size_of::<Server>(), 24);
+        assert_eq!(std::mem::size_of::<Server>(), 32);
     }
 
     #[test]

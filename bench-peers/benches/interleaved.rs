@@ -1,8 +1,9 @@
-//! The cold picks of loadring and its peers, taking turns: each round times one lap of
-//! 2²⁰ distinct keys through every contender in a row, so a busy machine slows them alike,
-//! and the report gives each contender's median time a pick and its median ratio to the
-//! peer it stands beside (per round, so drifts between rounds cancel). Then the ring's
-//! build beside pingora-ketama's, taking turns the same way.
+//! The picks of loadring and its peers, taking turns: each round times the same picks
+//! through every contender in a row, so a busy machine slows them alike, and the report gives
+//! each contender's median time a pick and its median ratio to the peer it stands beside (per
+//! round, so drifts between rounds cancel). Both regimes: hot, 1024 keys picked 1024 times
+//! over; cold, one lap of 2²⁰ distinct keys. Then the ring's build beside pingora-ketama's,
+//! taking turns the same way.
 //!
 //! `cargo bench -p loadring-bench-peers --bench interleaved` (from the repository root);
 //! `-- --rounds 21` for more rounds (default 15), `-- --servers 1000` for one fleet size
@@ -13,16 +14,20 @@ use std::time::Instant;
 
 mod common;
 
-use common::{COLD_KEYS, Contenders, Visit, addrs, ids, ketama_build};
+use common::{COLD_KEYS, Contenders, HOT_KEYS, Visit, addrs, ids, ketama_build};
 use loadring::HashRing;
 
 /// Contenders left out: `hashring` takes microseconds a pick, so its laps would stretch
 /// each round tenfold (the `peers` bench has it).
 const SKIPPED: [&str; 1] = ["hashring"];
 
-/// Times one lap of the keys through each contender, appending ns per pick to its row.
+/// Laps of the hot keys in a round: a million picks.
+const HOT_LAPS: usize = 1024;
+
+/// Times `laps` laps of the keys through each contender, appending ns per pick to its row.
 struct Round<'a> {
     keys: &'a [[u8; 20]],
+    laps: usize,
     times: &'a mut Vec<(String, Vec<f64>)>,
     at: usize,
 }
@@ -33,10 +38,13 @@ impl Visit for Round<'_> {
             return;
         }
         let started = Instant::now();
-        for k in self.keys {
-            black_box(pick(black_box(k)));
+        for _ in 0..self.laps {
+            for k in self.keys {
+                black_box(pick(black_box(k)));
+            }
         }
-        let ns = started.elapsed().as_secs_f64() * 1e9 / self.keys.len() as f64;
+        let picks = self.keys.len() * self.laps;
+        let ns = started.elapsed().as_secs_f64() * 1e9 / picks as f64;
         if self.times.len() == self.at {
             self.times.push((name.to_owned(), Vec::new()));
         }
@@ -75,20 +83,23 @@ fn main() {
     };
     let rounds = option("--rounds").unwrap_or(15);
     let sizes = option("--servers").map_or(vec![1000, 10_000], |n| vec![n]);
-    let keys = common::keys(COLD_KEYS);
+    let (hot, cold) = (common::keys(HOT_KEYS), common::keys(COLD_KEYS));
     for n in sizes {
         let contenders = Contenders::new(n);
-        let mut times = Vec::new();
-        for _ in 0..=rounds {
-            let mut round = Round {
-                keys: &keys,
-                times: &mut times,
-                at: 0,
-            };
-            contenders.each(&mut round);
+        for (regime, keys, laps) in [("hot", &hot, HOT_LAPS), ("cold", &cold, 1)] {
+            let mut times = Vec::new();
+            for _ in 0..=rounds {
+                let mut round = Round {
+                    keys,
+                    laps,
+                    times: &mut times,
+                    at: 0,
+                };
+                contenders.each(&mut round);
+            }
+            let title = format!("{regime} picks, {n} servers, {} keys × {laps}", keys.len());
+            report(&title, "ns", &without_warm_up(times));
         }
-        let title = format!("cold picks, {n} servers, {COLD_KEYS} keys a lap");
-        report(&title, "ns", &without_warm_up(times));
     }
     builds(rounds);
 }

@@ -7,7 +7,7 @@
 //! * `pick_<n>_servers_cold`: cold, 2²⁰ distinct keys each picked once a lap;
 //! * `build_1000_servers`: a fresh build.
 //!
-//! `benches/interleaved.rs` compares the cold picks with the contenders taking turns.
+//! `benches/interleaved.rs` compares the same picks with the contenders taking turns.
 
 use std::hint::black_box;
 
@@ -17,10 +17,7 @@ use loadring::{HashRing, Maglev};
 
 mod common;
 
-use common::{COLD_KEYS, Contenders, Visit, addrs, hashring_build, ids, ketama_build};
-
-/// Keys of the hot regime: 1024, picked over and over, so the tables stay in cache.
-const HOT_KEYS: usize = 1 << 10;
+use common::{COLD_KEYS, Contenders, HOT_KEYS, Visit, addrs, hashring_build, ids, ketama_build};
 
 /// Benches each contender's pick as a function of one criterion group.
 struct Group<'a, 'c> {

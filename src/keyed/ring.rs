@@ -89,15 +89,16 @@ impl Default for RingOptions {
 /// 2. reads the two points from there and steps past those below `h`, with two compares
 ///    and no branch (a loop takes the rare buckets of three or more): **one line**, two when
 ///    the pair straddles a line (about one time in three);
-/// 3. reads the owner's [`Server`] in the fleet's array: **one line** (24 bytes a server),
+/// 3. reads the owner's [`Server`] in the fleet's array: **one line** (32 bytes a server),
 ///    the line the caller goes on to read;
-/// 4. reads the owner's health cell, shared by its clones: **one line**.
+/// 4. reads the owner's mark byte (healthy, draining), which its clones share and which
+///    sits beside the marks of the servers made with it: **one line**.
 ///
 /// Each read needs the one before it, and none waits on a branch the processor guessed: the
 /// number of points below the key is counted, not searched for. With 1000 servers at 160
 /// points the tables take 2.4 MB (1.9 MB of points and 0.5 MB of buckets, and 0.6 MB of
 /// links beside), so when picks spread over many keys, lines 1 and 2 come from the shared
-/// cache or memory, while lines 3 and 4 (24 KB and 64 KB for the whole fleet) mostly stay
+/// cache or memory, while lines 3 and 4 (32 KB and 1 KB for the whole fleet) mostly stay
 /// in the core's own caches. A key whose owner is unavailable walks on by the links.
 ///
 /// In all, 18 to 20 bytes a point: 12 for the point, 4 for its link, 2 to 4 for the

@@ -2,11 +2,14 @@
 
 use std::net::SocketAddr;
 
-use loadring::{BalancerExt, HashRing, Jump, KeyHasher, Maglev};
+use loadring::{BalancerExt, HashRing, Jump, KeyHasher, Maglev, Modulo};
 use maglev::ConsistentHasher;
 
 /// Points per server on the rings.
 pub const POINTS: u32 = 160;
+
+/// Keys of the hot regime: 1024, picked over and over, so the tables stay in cache.
+pub const HOT_KEYS: usize = 1 << 10;
 
 /// Keys of the cold regime: 2²⁰ (20 MB), each picked once a lap, so most lines a pick reads
 /// come from the shared cache or memory.
@@ -71,6 +74,7 @@ pub struct Contenders {
     maglev_crate: Option<maglev::Maglev<SocketAddr>>,
     jump: Jump,
     jumphash: jumphash::JumpHasher,
+    modulo: Modulo,
     servers: u32,
 }
 
@@ -89,6 +93,7 @@ impl Contenders {
             maglev_crate: (n <= MAGLEV_CRATE_MAX).then(|| maglev::Maglev::new(addrs.clone())),
             jump: Jump::new(ids()).unwrap(),
             jumphash: jumphash::JumpHasher::new(),
+            modulo: Modulo::new(ids()).unwrap(),
             servers: n as u32,
         }
     }
@@ -109,5 +114,13 @@ impl Contenders {
         }
         v.visit("loadring Jump", |k| self.jump.pick(k).map(|s| s.weight()));
         v.visit("jumphash", |k| self.jumphash.slot(k, self.servers));
+        v.visit("loadring Modulo", |k| {
+            self.modulo.pick(k).map(|s| s.weight())
+        });
+        // What modulo placement is without a crate: the hash's high bits scaled to the
+        // fleet, with no health check and no weights.
+        v.visit("xxh3 by hand, scaled", |k| {
+            ((u128::from(self.hasher.hash(k)) * u128::from(self.servers)) >> 64) as u32
+        });
     }
 }
