@@ -101,7 +101,7 @@ fn no_server_is_the_picks_error() {
     let result: Result<(), FailoverError<()>> =
         Failover::new(&empty).call_blocking("k", |_| unreachable!());
     assert_eq!(result, Err(FailoverError::NoServer(PickError::NoServers)));
-    let text = FailoverError::Exhausted {
+    let text = FailoverError::<_>::Exhausted {
         attempts: 2,
         last: "refused",
     }
@@ -200,4 +200,75 @@ fn async_attempts_fail_over() {
     let served = answer.unwrap().unwrap().unwrap();
     assert_ne!(served, home);
     assert_eq!(served, shared.candidates("user-1", 2)[1].id());
+}
+
+/// `Attempts` keeps fail-over's rules for callers that lease their own way: here a router's
+/// pool, where the winning lease outlives the attempt.
+#[test]
+fn attempts_over_a_router_try_each_server_once_then_give_up() {
+    use loadring::route::{Attempts, OwnedRequest, Pool, RouteError, RouteTable};
+
+    let servers = ["10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"];
+    let pool = AnyBalancer::new(Strategy::Ring(Default::default()), servers).unwrap();
+    let router = RouteTable::new("web")
+        .pool(Pool::new("web", pool))
+        .build()
+        .unwrap();
+    let request = OwnedRequest::new("GET", "/");
+
+    // Budget 3 over 3 servers: three distinct servers, then the budget is spent.
+    let mut attempts: Attempts<&str, RouteError> = Attempts::new(3);
+    let mut tried = Vec::new();
+    let spent = loop {
+        let routed = router.route_with(&request, attempts.untried()).unwrap();
+        tried.push(routed.server().id().to_owned());
+        if let Err(spent) = attempts.fail(routed.server(), "refused") {
+            break spent;
+        }
+    };
+    tried.sort();
+    tried.dedup();
+    assert_eq!(tried.len(), 3, "each server once");
+    assert!(matches!(spent, FailoverError::Exhausted { attempts: 3, last: "refused" }));
+
+    // A budget above the fleet: the router runs out of untried servers first, and the
+    // give-up carries the last failure, not the router's "none accepted".
+    let mut attempts: Attempts<&str, RouteError> = Attempts::new(5);
+    let mut failures = 0;
+    let gave_up = loop {
+        match router.route_with(&request, attempts.untried()) {
+            Ok(routed) => {
+                failures += 1;
+                attempts.fail(routed.server(), "503").unwrap();
+            }
+            Err(e) => break attempts.give_up(e),
+        }
+    };
+    assert_eq!(failures, 3);
+    assert_eq!(attempts.failures(), 3);
+    assert!(matches!(gave_up, FailoverError::Exhausted { attempts: 3, last: "503" }));
+
+    // Nothing tried at all: the router's own error.
+    router.pools()[0].balancer().set_healthy(servers[0], false).unwrap();
+    router.pools()[0].balancer().set_healthy(servers[1], false).unwrap();
+    router.pools()[0].balancer().set_healthy(servers[2], false).unwrap();
+    let mut attempts: Attempts<&str, RouteError> = Attempts::new(3);
+    let e = router.route_with(&request, attempts.untried()).unwrap_err();
+    assert!(matches!(attempts.give_up(e), FailoverError::NoServer(_)));
+}
+
+#[test]
+fn attempts_clamp_their_budget() {
+    use loadring::MAX_CANDIDATES;
+    use loadring::route::Attempts;
+
+    let ring = ring(3);
+    let mut none: Attempts<()> = Attempts::new(0);
+    let lease = ring.acquire_with("k", none.untried()).unwrap();
+    assert!(none.fail(lease.server(), ()).is_err(), "a budget of 0 is 1");
+    let mut many: Attempts<()> = Attempts::new(usize::MAX);
+    for _ in 0..MAX_CANDIDATES - 1 {
+        many.fail(lease.server(), ()).unwrap();
+    }
+    assert!(many.fail(lease.server(), ()).is_err(), "at most MAX_CANDIDATES");
 }

@@ -21,9 +21,9 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use loadring::Lease;
 use loadring::health::{OutlierDetector, OutlierOptions, Sweeper};
-use loadring::route::{Routed, Router};
-use loadring::{Lease, Server};
+use loadring::route::{Attempts, FailoverError, Routed, Router};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -135,30 +135,30 @@ impl Proxy {
         // The client address, where the router's key extractors look for it.
         request.extensions_mut().insert(peer);
         let line = format!("{} {}", request.method(), request.uri());
-        let mut failed: Vec<Server> = Vec::new();
+        // Each server once, three at most; the lease that connects is kept for the answer.
+        let mut attempts = Attempts::new(ATTEMPTS);
         let (routed, stream) = loop {
-            let not_failed = |s: &Server| !failed.iter().any(|f| f.id() == s.id());
-            let routed = match self.router.route_with(&request, not_failed) {
+            let routed = match self.router.route_with(&request, attempts.untried()) {
                 Ok(routed) => routed,
-                Err(e) if failed.is_empty() => {
-                    println!("{line} -> no server: {e}");
-                    return Ok(answer(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()));
-                }
                 Err(e) => {
-                    println!("{line} -> every server tried failed: {e}");
-                    return Ok(answer(StatusCode::BAD_GATEWAY, "no backend answered"));
+                    return Ok(match attempts.give_up(e) {
+                        FailoverError::NoServer(e) => {
+                            println!("{line} -> no server: {e}");
+                            answer(StatusCode::SERVICE_UNAVAILABLE, &e.to_string())
+                        }
+                        FailoverError::Exhausted { last, .. } => {
+                            println!("{line} -> every server left failed; the last: {last}");
+                            answer(StatusCode::BAD_GATEWAY, "no backend answered")
+                        }
+                    });
                 }
             };
             match self.connect(&routed).await {
                 Ok(stream) => break (routed, stream),
                 Err(e) => {
-                    println!(
-                        "{line} -> {}/{}: {e}; trying another",
-                        routed.pool.name(),
-                        routed.server().id()
-                    );
-                    failed.push(routed.server().clone());
-                    if failed.len() == ATTEMPTS {
+                    let (pool, id) = (routed.pool.name(), routed.server().id());
+                    println!("{line} -> {pool}/{id}: {e}; trying another");
+                    if attempts.fail(routed.server(), e).is_err() {
                         return Ok(answer(StatusCode::BAD_GATEWAY, "no backend answered"));
                     }
                 }

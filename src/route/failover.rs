@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 
 use crate::health::{Clock, OutlierDetector, Started, SystemClock};
 use crate::{Balancer, BalancerExt, Key, Lease, MAX_CANDIDATES, PickError, Server};
@@ -75,11 +76,13 @@ pub struct Failover<'a, B: ?Sized, C = SystemClock> {
     outliers: Option<&'a OutlierDetector<C>>,
 }
 
-/// Why a fail-over call gave up.
+/// Why a fail-over call gave up: `E` is an attempt's failure, `N` why there was no server
+/// (a [`PickError`] from a balancer; a [`RouteError`](crate::route::RouteError) from a
+/// router, with [`Attempts`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FailoverError<E> {
+pub enum FailoverError<E, N = PickError> {
     /// There was no server to try at all (no servers, none healthy, every one at capacity).
-    NoServer(PickError),
+    NoServer(N),
     /// Every attempt made failed: the budget was spent, or no candidate was left untried.
     Exhausted {
         /// How many attempts were made (at least 1).
@@ -141,15 +144,15 @@ impl<'a, B: Balancer + ?Sized, C: Clock> Failover<'a, B, C> {
         F: FnMut(Server) -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        let mut round = Round::new(self.attempts);
+        let mut attempts = Attempts::new(self.attempts);
         loop {
-            let lease = round.next(self.balancer, key)?;
+            let lease = attempts.lease(self.balancer, key)?;
             let started = self.outliers.map(|o| o.start());
             let result = attempt(lease.server().clone()).await;
             self.report(&lease, started, result.is_ok());
             match result {
                 Ok(answer) => return Ok(answer),
-                Err(failure) => round.failed(&lease, failure)?,
+                Err(failure) => attempts.fail(&lease, failure)?,
             }
         }
     }
@@ -160,15 +163,15 @@ impl<'a, B: Balancer + ?Sized, C: Clock> Failover<'a, B, C> {
         K: Key + ?Sized,
         F: FnMut(&Server) -> Result<T, E>,
     {
-        let mut round = Round::new(self.attempts);
+        let mut attempts = Attempts::new(self.attempts);
         loop {
-            let lease = round.next(self.balancer, key)?;
+            let lease = attempts.lease(self.balancer, key)?;
             let started = self.outliers.map(|o| o.start());
             let result = attempt(lease.server());
             self.report(&lease, started, result.is_ok());
             match result {
                 Ok(answer) => return Ok(answer),
-                Err(failure) => round.failed(&lease, failure)?,
+                Err(failure) => attempts.fail(&lease, failure)?,
             }
         }
     }
@@ -181,43 +184,61 @@ impl<'a, B: Balancer + ?Sized, C: Clock> Failover<'a, B, C> {
     }
 }
 
-/// The servers one call has tried and failed on, and its last failure.
-struct Round<E> {
+/// The bookkeeping of one request's fail-over: the servers it tried and that failed, its
+/// budget of attempts and its last failure. [`Failover`] keeps one a call; callers that lease
+/// their own way (a [`Router`](crate::route::Router), whose sticky pools pin a server, or a
+/// lease that must outlive the attempt) keep one themselves and follow the same rules: each
+/// server at most once, at most `budget` attempts, and the last failure to give up with.
+///
+/// ```
+/// use loadring::route::{Attempts, FailoverError};
+/// use loadring::{BalancerExt, HashRing};
+///
+/// let ring = HashRing::new(["10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"])?;
+/// let mut attempts: Attempts<&str> = Attempts::new(2);
+/// let first = ring.acquire_with("user-42", attempts.untried())?;
+/// attempts.fail(first.server(), "connection refused").unwrap(); // one attempt left
+/// let second = ring.acquire_with("user-42", attempts.untried())?;
+/// assert_ne!(second.id(), first.id()); // never the same server twice
+/// let spent = attempts.fail(second.server(), "503").unwrap_err();
+/// assert_eq!(spent, FailoverError::Exhausted { attempts: 2, last: "503" });
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Attempts<E, N = PickError> {
     budget: usize,
     failed: Vec<Server>,
     last: Option<E>,
+    cause: PhantomData<fn() -> N>,
 }
 
-impl<E> Round<E> {
-    fn new(budget: usize) -> Self {
+impl<E, N> Attempts<E, N> {
+    /// At most `budget` attempts, clamped to `1..=`[`MAX_CANDIDATES`].
+    pub fn new(budget: usize) -> Self {
         // No allocation until an attempt fails.
-        Round {
-            budget,
+        Attempts {
+            budget: budget.clamp(1, MAX_CANDIDATES),
             failed: Vec::new(),
             last: None,
+            cause: PhantomData,
         }
     }
 
-    /// A lease on the best candidate not tried yet.
-    fn next<'a, B, K>(&mut self, balancer: &'a B, key: &K) -> Result<Lease<'a>, FailoverError<E>>
-    where
-        B: Balancer + ?Sized,
-        K: Key + ?Sized,
-    {
-        let failed = &self.failed;
-        balancer
-            .acquire_with(key, |s| !failed.iter().any(|f| f.id() == s.id()))
-            .map_err(|e| match self.last.take() {
-                Some(last) => FailoverError::Exhausted {
-                    attempts: self.failed.len(),
-                    last,
-                },
-                None => FailoverError::NoServer(e),
-            })
+    /// Whether `server` is still to be tried: the filter for
+    /// [`acquire_with`](crate::BalancerExt::acquire_with) and
+    /// [`route_with`](crate::route::Router::route_with).
+    pub fn untried(&self) -> impl Fn(&Server) -> bool + '_ {
+        |s| !self.failed.iter().any(|f| f.id() == s.id())
     }
 
-    /// Records a failed attempt; gives up when the budget is spent.
-    fn failed(&mut self, server: &Server, failure: E) -> Result<(), FailoverError<E>> {
+    /// How many attempts failed so far.
+    pub fn failures(&self) -> usize {
+        self.failed.len()
+    }
+
+    /// Records that the attempt on `server` failed with `failure`; gives up with
+    /// [`FailoverError::Exhausted`] when that was the last of the budget.
+    pub fn fail(&mut self, server: &Server, failure: E) -> Result<(), FailoverError<E, N>> {
         self.failed.push(server.clone());
         if self.failed.len() >= self.budget {
             return Err(FailoverError::Exhausted {
@@ -227,6 +248,31 @@ impl<E> Round<E> {
         }
         self.last = Some(failure);
         Ok(())
+    }
+
+    /// The error to give up with when no untried server was left to lease (`cause` says
+    /// why): [`FailoverError::Exhausted`] with the last failure once an attempt failed,
+    /// [`FailoverError::NoServer`] when none was ever tried.
+    pub fn give_up(&mut self, cause: N) -> FailoverError<E, N> {
+        match self.last.take() {
+            Some(last) => FailoverError::Exhausted {
+                attempts: self.failed.len(),
+                last,
+            },
+            None => FailoverError::NoServer(cause),
+        }
+    }
+}
+
+impl<E> Attempts<E> {
+    /// A lease on `balancer`'s best candidate for `key` not tried yet.
+    fn lease<'a, B, K>(&mut self, balancer: &'a B, key: &K) -> Result<Lease<'a>, FailoverError<E>>
+    where
+        B: Balancer + ?Sized,
+        K: Key + ?Sized,
+    {
+        let lease = balancer.acquire_with(key, self.untried());
+        lease.map_err(|e| self.give_up(e))
     }
 }
 
@@ -239,7 +285,7 @@ impl<B: ?Sized, C> fmt::Debug for Failover<'_, B, C> {
     }
 }
 
-impl<E: fmt::Display> fmt::Display for FailoverError<E> {
+impl<E: fmt::Display, N: fmt::Display> fmt::Display for FailoverError<E, N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             FailoverError::NoServer(e) => write!(f, "no server to try: {e}"),
@@ -250,7 +296,11 @@ impl<E: fmt::Display> fmt::Display for FailoverError<E> {
     }
 }
 
-impl<E: std::error::Error + 'static> std::error::Error for FailoverError<E> {
+impl<E, N> std::error::Error for FailoverError<E, N>
+where
+    E: std::error::Error + 'static,
+    N: std::error::Error + 'static,
+{
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             FailoverError::NoServer(e) => Some(e),

@@ -55,7 +55,7 @@ pub use self::tower::{
     Balance, BalanceError, BalanceLayer, Classify, KeyOf, MakeEndpoint, NoKey, OkIsSuccess,
     ResponseFuture,
 };
-pub use failover::{Failover, FailoverError};
+pub use failover::{Attempts, Failover, FailoverError};
 pub use key::{KeySource, RequestKey};
 pub use l4::{ClientKey, FlowKey, Protocol};
 pub use owned::OwnedRequest;
