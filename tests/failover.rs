@@ -229,7 +229,13 @@ fn attempts_over_a_router_try_each_server_once_then_give_up() {
     tried.sort();
     tried.dedup();
     assert_eq!(tried.len(), 3, "each server once");
-    assert!(matches!(spent, FailoverError::Exhausted { attempts: 3, last: "refused" }));
+    assert!(matches!(
+        spent,
+        FailoverError::Exhausted {
+            attempts: 3,
+            last: "refused"
+        }
+    ));
 
     // A budget above the fleet: the router runs out of untried servers first, and the
     // give-up carries the last failure, not the router's "none accepted".
@@ -246,12 +252,19 @@ fn attempts_over_a_router_try_each_server_once_then_give_up() {
     };
     assert_eq!(failures, 3);
     assert_eq!(attempts.failures(), 3);
-    assert!(matches!(gave_up, FailoverError::Exhausted { attempts: 3, last: "503" }));
+    assert!(matches!(
+        gave_up,
+        FailoverError::Exhausted {
+            attempts: 3,
+            last: "503"
+        }
+    ));
 
     // Nothing tried at all: the router's own error.
-    router.pools()[0].balancer().set_healthy(servers[0], false).unwrap();
-    router.pools()[0].balancer().set_healthy(servers[1], false).unwrap();
-    router.pools()[0].balancer().set_healthy(servers[2], false).unwrap();
+    let pool = router.pools()[0].balancer();
+    for id in servers {
+        pool.set_healthy(id, false).unwrap();
+    }
     let mut attempts: Attempts<&str, RouteError> = Attempts::new(3);
     let e = router.route_with(&request, attempts.untried()).unwrap_err();
     assert!(matches!(attempts.give_up(e), FailoverError::NoServer(_)));
@@ -270,5 +283,8 @@ fn attempts_clamp_their_budget() {
     for _ in 0..MAX_CANDIDATES - 1 {
         many.fail(lease.server(), ()).unwrap();
     }
-    assert!(many.fail(lease.server(), ()).is_err(), "at most MAX_CANDIDATES");
+    assert!(
+        many.fail(lease.server(), ()).is_err(),
+        "at most MAX_CANDIDATES"
+    );
 }
