@@ -9,6 +9,7 @@ mod support;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -312,6 +313,58 @@ fn members_drive_the_fleet(backend: &Backend, service: &str) {
     assert_eq!(poller.poller().stats().expired, 0);
 }
 
+/// With the member set driving the fleet, the weight in a server's figures is its weight:
+/// a newcomer joins with it, a change reaches the balancer, and weight 0 drains the server.
+fn members_carry_weights(backend: &Backend, service: &str) {
+    let keys = Keys::new(service).unwrap();
+    let fleet = fleet(&[], 11);
+    let _poller = Poller::with_members(
+        backend.connector(),
+        keys.clone(),
+        Arc::clone(&fleet),
+        poll_options(),
+        SyncOptions::default(),
+    )
+    .unwrap()
+    .spawn()
+    .unwrap();
+    let weight = Arc::new(AtomicU32::new(3));
+    let asked = Arc::clone(&weight);
+    let _w = reporter(backend, &keys, "w")
+        .spawn(move || Ok(Figures::new(1, 1.0)?.with_weight(asked.load(Ordering::Relaxed))))
+        .unwrap();
+    let _v = publish(backend, &keys, "v", 1.0);
+    let server = |id: &str| fleet.snapshot().server(id).cloned();
+    let took = wait_until("w joined with weight 3, v with 1", || {
+        server("w").is_some_and(|s| s.weight() == 3) && server("v").is_some_and(|s| s.weight() == 1)
+    });
+    eprintln!("{service}: joined with their weights in {took:?}");
+
+    weight.store(0, Ordering::Relaxed);
+    let took = wait_until("w drains", || server("w").is_some_and(|s| s.is_draining()));
+    eprintln!("{service}: weight 0 drained the server in {took:?}");
+    let w = server("w").unwrap();
+    assert_eq!(w.weight(), 3, "a drain keeps the weight");
+    assert!(w.is_healthy(), "draining, not down");
+    for _ in 0..50 {
+        assert_eq!(
+            fleet.acquire_next().unwrap().id(),
+            "v",
+            "a draining server takes no new request"
+        );
+    }
+
+    weight.store(2, Ordering::Relaxed);
+    wait_until("w is back with weight 2", || {
+        server("w").is_some_and(|s| !s.is_draining() && s.weight() == 2)
+    });
+    assert_eq!(
+        server("v").unwrap().weight(),
+        1,
+        "v names no weight and keeps its own"
+    );
+}
+
 /// Values that are not figures are ignored and counted; a server without any is marked.
 fn garbage_is_counted(backend: &Backend, service: &str) {
     let keys = Keys::new(service).unwrap();
@@ -595,6 +648,12 @@ fn the_member_set_drives_the_fleet() {
 }
 
 #[test]
+fn the_figures_weight_drives_the_weight_and_drain() {
+    let Some(backend) = single() else { return };
+    members_carry_weights(&backend, "weights");
+}
+
+#[test]
 fn garbage_values_are_ignored_and_counted() {
     let Some(backend) = single() else { return };
     garbage_is_counted(&backend, "garbage");
@@ -647,6 +706,7 @@ fn a_redis_cluster_serves_the_same_scenarios() {
     converge_and_route(&backend, "cluster-converge");
     expiry_and_return(&backend, "cluster-expiry");
     members_drive_the_fleet(&backend, "cluster-members");
+    members_carry_weights(&backend, "cluster-weights");
     garbage_is_counted(&backend, "cluster-garbage");
     oversized_is_bounded(&backend, "cluster-bounded");
     redis_fails_mid_run(&mut backend, "cluster-faults");

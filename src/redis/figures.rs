@@ -6,24 +6,27 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::Error;
 
 /// The longest figures text, in bytes: a longer value does not parse, and a poller reads no
-/// more than one byte past it. A reporter's own line is at most about 430 bytes (a load
+/// more than one byte past it. A reporter's own line is at most about 450 bytes (a load
 /// such as `1e300` is written out in full); the rest leaves room for fields of later
 /// versions.
 pub(crate) const MAX_TEXT: usize = 512;
 
 /// One server's figures as its reporter publishes them: requests in flight, a load (CPU, a
-/// queue length, any figure where less means less loaded), a latency, and when they were
-/// taken.
+/// queue length, any figure where less means less loaded), a latency, when they were taken,
+/// and optionally the weight the server asks for.
 ///
 /// In Redis they are one line of `name=value` fields, in any order, and readers skip fields
 /// they do not know, so that later versions can add some:
 ///
 /// ```text
-/// in_flight=3 load=0.42 latency_us=1500 at_ms=1767225600000
+/// in_flight=3 load=0.42 latency_us=1500 at_ms=1767225600000 weight=2
 /// ```
 ///
 /// `load` is a finite, non-negative decimal; `in_flight`, `latency_us` (microseconds) and
-/// `at_ms` (the Unix time in milliseconds) are whole numbers. A value without all four, with
+/// `at_ms` (the Unix time in milliseconds) are whole numbers; `weight`, which may be left
+/// out, is a whole number below 2³². A poller whose member set drives the fleet
+/// ([`Poller::with_members`](super::Poller::with_members)) gives the server that weight, and
+/// a weight of 0 drains it (see [`Update::sync`](crate::Update::sync)). A value without all four, with
 /// one out of range, or longer than 512 bytes does not parse: pollers count it and ignore
 /// it (and read no more than its first 513 bytes). A reporter never writes an empty value:
 /// pollers read one as no figures at all, as Redis answers for a missing key.
@@ -34,6 +37,7 @@ pub(crate) const MAX_TEXT: usize = 512;
 ///
 /// let figures = Figures::new(3, 0.42)?.with_latency(Duration::from_micros(1500));
 /// assert_eq!((figures.in_flight(), figures.load()), (3, 0.42));
+/// assert_eq!(figures.with_weight(2).weight(), Some(2));
 /// assert!(Figures::new(0, f64::NAN).is_err());
 /// # Ok::<(), loadring::Error>(())
 /// ```
@@ -43,6 +47,7 @@ pub struct Figures {
     load: f64,
     latency: Duration,
     at: SystemTime,
+    weight: Option<u32>,
 }
 
 /// Why a published value did not parse.
@@ -62,6 +67,7 @@ impl Figures {
             load,
             latency: Duration::ZERO,
             at: SystemTime::now(),
+            weight: None,
         })
     }
 
@@ -69,6 +75,18 @@ impl Figures {
     pub fn with_latency(mut self, latency: Duration) -> Self {
         self.latency = latency;
         self
+    }
+
+    /// Sets the weight the server asks for: 0 drains it. Only a poller whose member set
+    /// drives the fleet applies it.
+    pub fn with_weight(mut self, weight: u32) -> Self {
+        self.weight = Some(weight);
+        self
+    }
+
+    /// The weight the server asks for, if it names one.
+    pub fn weight(&self) -> Option<u32> {
+        self.weight
     }
 
     /// Requests in flight on the server.
@@ -101,13 +119,17 @@ impl Figures {
 
     /// The text written to Redis.
     pub(crate) fn encode(&self) -> String {
-        format!(
+        let mut text = format!(
             "in_flight={} load={} latency_us={} at_ms={}",
             self.in_flight,
             self.load,
             u64::try_from(self.latency.as_micros()).unwrap_or(u64::MAX),
             unix_ms(self.at),
-        )
+        );
+        if let Some(weight) = self.weight {
+            text += &format!(" weight={weight}");
+        }
+        text
     }
 
     /// Reads a value written by [`encode`](Figures::encode) (or a later version).
@@ -117,6 +139,7 @@ impl Figures {
         }
         let text = std::str::from_utf8(bytes).map_err(|_| Unparsable)?;
         let (mut in_flight, mut load, mut latency, mut at) = (None, None, None, None);
+        let mut weight = None;
         for field in text.split_ascii_whitespace() {
             let (name, value) = field.split_once('=').ok_or(Unparsable)?;
             let whole = || value.parse::<u64>().map_err(|_| Unparsable);
@@ -128,6 +151,7 @@ impl Figures {
                     let ms = Duration::from_millis(whole()?);
                     at = Some(UNIX_EPOCH.checked_add(ms).ok_or(Unparsable)?);
                 }
+                "weight" => weight = Some(value.parse::<u32>().map_err(|_| Unparsable)?),
                 _ => {}
             }
         }
@@ -139,6 +163,7 @@ impl Figures {
         Ok(Figures {
             latency,
             at,
+            weight,
             ..figures
         })
     }
@@ -167,9 +192,17 @@ mod tests {
             .with_latency(Duration::from_micros(1500));
         let back = Figures::parse(f.encode().as_bytes()).unwrap();
         assert_eq!(
-            (back.in_flight(), back.load(), back.latency()),
-            (7, 0.125, f.latency())
+            (back.in_flight(), back.load(), back.latency(), back.weight()),
+            (7, 0.125, f.latency(), None)
         );
+        for weight in [0, 3, u32::MAX] {
+            let text = f.with_weight(weight).encode();
+            assert!(text.ends_with(&format!(" weight={weight}")), "{text}");
+            assert_eq!(
+                Figures::parse(text.as_bytes()).unwrap().weight(),
+                Some(weight)
+            );
+        }
         assert_eq!(unix_ms(back.at()), unix_ms(f.at()));
         assert_eq!(f.to_string(), f.encode());
     }
@@ -201,12 +234,13 @@ mod tests {
                 load,
                 latency: Duration::MAX,
                 at: UNIX_EPOCH + Duration::from_millis(u64::MAX),
+                weight: Some(u32::MAX),
             };
             let text = f.encode();
             longest = longest.max(text.len());
             assert_eq!(Figures::parse(text.as_bytes()).map(|f| f.load()), Ok(load));
         }
-        assert!(longest <= 440, "{longest} bytes");
+        assert!(longest <= 460, "{longest} bytes");
         let padded = format!(
             "in_flight=1 load=1 latency_us=1 at_ms=1 pad={}",
             "x".repeat(468)
@@ -223,7 +257,7 @@ mod tests {
 
     #[test]
     fn garbage_does_not_parse() {
-        let bad: [&[u8]; 10] = [
+        let bad: [&[u8]; 12] = [
             b"",
             b"garbage",
             b"\xff\xfe",
@@ -234,6 +268,8 @@ mod tests {
             b"in_flight=-1 load=1 latency_us=3 at_ms=4",
             b"in_flight=1 load=1 latency_us=3 at_ms=99999999999999999999",
             b"in_flight=1 load=1 latency_us=3 at_ms=4 stray",
+            b"in_flight=1 load=1 latency_us=3 at_ms=4 weight=-1",
+            b"in_flight=1 load=1 latency_us=3 at_ms=4 weight=4294967296",
         ];
         for text in bad {
             assert_eq!(Figures::parse(text), Err(Unparsable), "{text:?}");

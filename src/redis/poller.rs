@@ -192,8 +192,11 @@ type FleetSync = Box<dyn Fn(Vec<Server>) -> Result<SyncReport, Error> + Send + S
 /// [`Shared`] one, a fleet), read again each poll, so the fleet may come from elsewhere
 /// (configuration, discovery). [`Poller::with_members`] lets the member set drive the fleet
 /// itself through [`Shared::sync`]: a reporting server joins at the first poll that sees it,
-/// as `Server::new(id)` (an id that is a socket address is its address), and leaves when its
-/// member entry has been missing for the grace.
+/// as `Server::new(id)` (an id that is a socket address is its address) with the weight its
+/// figures name ([`Figures::with_weight`]; 1 if none), and leaves when its member entry has
+/// been missing for the grace. A server whose figures name a weight takes it at the poll
+/// that reads it, and a weight of 0 drains it (it stays, keeps its weight and takes no new
+/// requests; a weight above 0 ends the drain), so a server drains itself by reporting 0.
 ///
 /// Run it on a thread of its own with [`spawn`](Poller::spawn), or call
 /// [`poll`](Poller::poll) from a task of your own, waiting [`next_delay`](Poller::next_delay)
@@ -307,6 +310,26 @@ impl Found {
             },
         })
     }
+}
+
+/// The ids of the member set's entries (at most [`MAX_MEMBERS`]); entries past the cap, ids
+/// that are not UTF-8, empty or over [`MAX_ID`] bytes are parse errors.
+fn listed(mut members: Vec<Vec<u8>>, report: &mut PollReport) -> HashSet<Arc<str>> {
+    if members.len() > MAX_MEMBERS {
+        // Entries past the cap are not read; the set counts once for them.
+        members.truncate(MAX_MEMBERS);
+        report.parse_errors += 1;
+    }
+    let mut listed = HashSet::with_capacity(members.len());
+    for raw in members {
+        match String::from_utf8(raw) {
+            Ok(id) if !id.is_empty() && id.len() <= MAX_ID => {
+                listed.insert(id.into());
+            }
+            _ => report.parse_errors += 1,
+        }
+    }
+    listed
 }
 
 impl Poller {
@@ -426,16 +449,34 @@ impl Poller {
         }
         match (&self.sync, read.members) {
             (Some(sync), Some(Ok(members))) => {
-                let joined =
-                    self.follow_members(&mut state, &servers, members, now, sync, &mut report);
-                if !joined.is_empty() {
+                let listed = listed(members, &mut report);
+                let mut joining: Vec<Arc<str>> = listed
+                    .iter()
+                    .filter(|id| !values.contains_key(*id))
+                    .cloned()
+                    .collect();
+                if !joining.is_empty() {
+                    joining.sort_unstable();
+                    drop(state);
+                    // The newcomers' figures, so that they join with their weights and
+                    // loads: a second round trip, only when the fleet grows.
+                    if let Ok(read) = self.read(&mut link, &joining, false) {
+                        values.extend(joining.into_iter().zip(read.values));
+                    }
+                    state = self.state.lock();
+                }
+                let synced = self.follow_members(
+                    &mut state,
+                    &servers,
+                    listed,
+                    &values,
+                    now,
+                    sync,
+                    &mut report,
+                );
+                if synced {
                     drop(state);
                     servers = servers_of(&*self.target);
-                    // The newcomers' figures, so that they join with their loads: a second
-                    // round trip, only when the fleet grows.
-                    if let Ok(read) = self.read(&mut link, &joined, false) {
-                        values.extend(joined.into_iter().zip(read.values));
-                    }
                     state = self.state.lock();
                     state.follow(&servers);
                 }
@@ -492,36 +533,37 @@ impl Poller {
         })
     }
 
-    /// Lets servers join and leave as the member set `members` says; returns the ids that
-    /// joined.
+    /// Lets servers join and leave as the member set says (`listed`, its ids), with the
+    /// weights their figures in `values` ask for; returns whether the fleet changed.
+    #[allow(clippy::too_many_arguments)]
     fn follow_members(
         &self,
         state: &mut State,
         servers: &[Server],
-        mut members: Vec<Vec<u8>>,
+        mut listed: HashSet<Arc<str>>,
+        values: &HashMap<Arc<str>, Found>,
         now: Duration,
         sync: &FleetSync,
         report: &mut PollReport,
-    ) -> Vec<Arc<str>> {
-        if members.len() > MAX_MEMBERS {
-            // Entries past the cap are not read; the set counts once for them.
-            members.truncate(MAX_MEMBERS);
-            report.parse_errors += 1;
-        }
-        let mut listed: HashSet<Arc<str>> = HashSet::with_capacity(members.len());
-        for raw in members {
-            match String::from_utf8(raw) {
-                Ok(id) if !id.is_empty() && id.len() <= MAX_ID => {
-                    listed.insert(id.into());
-                }
-                _ => report.parse_errors += 1,
-            }
-        }
+    ) -> bool {
+        let weight_of = |id: &str| match values.get(id) {
+            Some(Found::Text(text)) => Figures::parse(text).ok().and_then(|f| f.weight()),
+            _ => None,
+        };
         let mut next = Vec::with_capacity(servers.len() + listed.len());
+        let mut reweighted = false;
         for server in servers {
             if listed.remove(server.id()) {
                 state.absent.remove(server.id());
-                next.push(server.clone());
+                let mut kept = server.clone();
+                if let Some(weight) = weight_of(server.id()) {
+                    // Weight 0 drains, keeping the weight; another ends a drain.
+                    let drain = weight == 0;
+                    reweighted |=
+                        drain != server.is_draining() || (!drain && weight != server.weight());
+                    kept = kept.with_weight(weight);
+                }
+                next.push(kept);
                 continue;
             }
             let since = *state
@@ -536,10 +578,16 @@ impl Poller {
         }
         let mut joined: Vec<Arc<str>> = listed.into_iter().collect();
         joined.sort_unstable();
-        if joined.is_empty() && report.left == 0 {
-            return Vec::new();
+        if joined.is_empty() && report.left == 0 && !reweighted {
+            return false;
         }
-        next.extend(joined.iter().map(|id| Server::new(Arc::clone(id))));
+        next.extend(joined.iter().map(|id| {
+            let server = Server::new(Arc::clone(id));
+            match weight_of(id) {
+                Some(weight) => server.with_weight(weight),
+                None => server,
+            }
+        }));
         match sync(next) {
             Ok(_) => {
                 report.joined = joined.len();
@@ -548,12 +596,12 @@ impl Poller {
                 state
                     .absent
                     .retain(|_, since| now.saturating_sub(*since) < grace);
-                joined
+                true
             }
             Err(e) => {
                 report.left = 0;
                 report.sync_error = Some(e);
-                Vec::new()
+                false
             }
         }
     }
