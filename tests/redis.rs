@@ -275,17 +275,8 @@ fn expiry_and_return(backend: &Backend, service: &str) {
 /// leaves it, and joins again when it starts again.
 fn members_drive_the_fleet(backend: &Backend, service: &str) {
     let keys = Keys::new(service).unwrap();
-    let fleet = fleet(&[], 9);
-    let poller = Poller::with_members(
-        backend.connector(),
-        keys.clone(),
-        Arc::clone(&fleet),
-        poll_options(),
-        SyncOptions::default(),
-    )
-    .unwrap()
-    .spawn()
-    .unwrap();
+    let (fleet, poller) = fleet_with_members(backend, &keys);
+    let poller = poller.spawn().unwrap();
     let mut reporters: HashMap<&str, ReporterHandle> = [("x", 3.0), ("y", 1.0), ("z", 2.0)]
         .into_iter()
         .map(|(id, load)| (id, publish(backend, &keys, id, load)))
@@ -317,17 +308,8 @@ fn members_drive_the_fleet(backend: &Backend, service: &str) {
 /// a newcomer joins with it, a change reaches the balancer, and weight 0 drains the server.
 fn members_carry_weights(backend: &Backend, service: &str) {
     let keys = Keys::new(service).unwrap();
-    let fleet = fleet(&[], 11);
-    let _poller = Poller::with_members(
-        backend.connector(),
-        keys.clone(),
-        Arc::clone(&fleet),
-        poll_options(),
-        SyncOptions::default(),
-    )
-    .unwrap()
-    .spawn()
-    .unwrap();
+    let (fleet, poller) = fleet_with_members(backend, &keys);
+    let _poller = poller.spawn().unwrap();
     let weight = Arc::new(AtomicU32::new(3));
     let asked = Arc::clone(&weight);
     let _w = reporter(backend, &keys, "w")
