@@ -336,15 +336,32 @@ fn members_carry_weights(backend: &Backend, service: &str) {
         );
     }
 
+    // A drain by hand on a server that names no weight, and a drain by weight 0, both last
+    // through the sync that a newcomer brings.
+    server("v").unwrap().set_draining(true);
+    let _u = publish(backend, &keys, "u", 1.0);
+    wait_until("u joined", || server("u").is_some());
+    assert!(server("w").unwrap().is_draining(), "w still reports 0");
+    assert!(
+        server("v").unwrap().is_draining(),
+        "v's drain by hand holds"
+    );
+    assert_eq!(
+        fleet.acquire_next().unwrap().id(),
+        "u",
+        "the one server not draining"
+    );
+
     weight.store(2, Ordering::Relaxed);
     wait_until("w is back with weight 2", || {
         server("w").is_some_and(|s| !s.is_draining() && s.weight() == 2)
     });
-    assert_eq!(
-        server("v").unwrap().weight(),
-        1,
-        "v names no weight and keeps its own"
+    let v = server("v").unwrap();
+    assert!(
+        v.is_draining(),
+        "the sync that brought w back kept v's drain"
     );
+    assert_eq!(v.weight(), 1, "v names no weight and keeps its own");
 }
 
 /// Values that are not figures are ignored and counted; a server without any is marked.

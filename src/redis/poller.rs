@@ -197,6 +197,7 @@ type FleetSync = Box<dyn Fn(Vec<Server>) -> Result<SyncReport, Error> + Send + S
 /// been missing for the grace. A server whose figures name a weight takes it at the poll
 /// that reads it, and a weight of 0 drains it (it stays, keeps its weight and takes no new
 /// requests; a weight above 0 ends the drain), so a server drains itself by reporting 0.
+/// A server whose figures name no weight keeps its weight and any drain set by hand.
 ///
 /// Run it on a thread of its own with [`spawn`](Poller::spawn), or call
 /// [`poll`](Poller::poll) from a task of your own, waiting [`next_delay`](Poller::next_delay)
@@ -330,6 +331,16 @@ fn listed(mut members: Vec<Vec<u8>>, report: &mut PollReport) -> HashSet<Arc<str
         }
     }
     listed
+}
+
+/// A server for a sync that leaves it as it is: one that drains (by hand, or by an earlier
+/// weight of 0) goes with weight 0, which keeps its drain and its weight.
+fn as_it_is(server: &Server) -> Server {
+    if server.is_draining() {
+        server.clone().with_weight(0)
+    } else {
+        server.clone()
+    }
 }
 
 impl Poller {
@@ -555,15 +566,16 @@ impl Poller {
         for server in servers {
             if listed.remove(server.id()) {
                 state.absent.remove(server.id());
-                let mut kept = server.clone();
-                if let Some(weight) = weight_of(server.id()) {
-                    // Weight 0 drains, keeping the weight; another ends a drain.
-                    let drain = weight == 0;
-                    reweighted |=
-                        drain != server.is_draining() || (!drain && weight != server.weight());
-                    kept = kept.with_weight(weight);
-                }
-                next.push(kept);
+                next.push(match weight_of(server.id()) {
+                    Some(weight) => {
+                        // Weight 0 drains, keeping the weight; another ends a drain.
+                        let drain = weight == 0;
+                        reweighted |=
+                            drain != server.is_draining() || (!drain && weight != server.weight());
+                        server.clone().with_weight(weight)
+                    }
+                    None => as_it_is(server),
+                });
                 continue;
             }
             let since = *state
@@ -571,7 +583,7 @@ impl Poller {
                 .entry(Arc::clone(server.id_arc()))
                 .or_insert(now);
             if now.saturating_sub(since) < self.options.grace {
-                next.push(server.clone());
+                next.push(as_it_is(server));
             } else {
                 report.left += 1;
             }
