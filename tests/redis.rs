@@ -162,15 +162,7 @@ fn converge_and_route(backend: &Backend, service: &str) {
     // One poll after the figures are in Redis, both views are the published one.
     let steppers: Vec<Poller> = fleets
         .iter()
-        .map(|f| {
-            Poller::new(
-                backend.connector(),
-                keys.clone(),
-                Arc::clone(f),
-                poll_options(),
-            )
-            .unwrap()
-        })
+        .map(|f| poller(backend, &keys, Arc::clone(f), poll_options()))
         .collect();
     wait_until("every reporter wrote", || {
         steppers[0].poll().is_ok_and(|r| r.updated == 3)
@@ -188,15 +180,9 @@ fn converge_and_route(backend: &Backend, service: &str) {
     let pollers: Vec<_> = fresh
         .iter()
         .map(|f| {
-            Poller::new(
-                backend.connector(),
-                keys.clone(),
-                Arc::clone(f),
-                poll_options(),
-            )
-            .unwrap()
-            .spawn()
-            .unwrap()
+            poller(backend, &keys, Arc::clone(f), poll_options())
+                .spawn()
+                .unwrap()
         })
         .collect();
     let took = wait_until("both pollers converged", || {
@@ -224,15 +210,9 @@ fn expiry_and_return(backend: &Backend, service: &str) {
     ];
     let b = reporter(backend, &keys, "b"); // driven by hand: it stops when we stop calling
     let fleet = fleet(&["a", "b", "c"], 7);
-    let poller = Poller::new(
-        backend.connector(),
-        keys.clone(),
-        Arc::clone(&fleet),
-        poll_options(),
-    )
-    .unwrap()
-    .spawn()
-    .unwrap();
+    let poller = poller(backend, &keys, Arc::clone(&fleet), poll_options())
+        .spawn()
+        .unwrap();
 
     let last_write = Instant::now();
     b.report(Figures::new(0, 1.0).unwrap()).unwrap();
@@ -385,13 +365,7 @@ fn garbage_is_counted(backend: &Backend, service: &str) {
     let fleet = fleet(&["a", "b", "c", "d", "e"], 11);
     fleet.report_load("b", 7.0).unwrap();
     let options = poll_options().with_grace(Duration::ZERO);
-    let poller = Poller::new(
-        backend.connector(),
-        keys.clone(),
-        Arc::clone(&fleet),
-        options,
-    )
-    .unwrap();
+    let poller = poller(backend, &keys, Arc::clone(&fleet), options);
 
     let report = poller.poll().unwrap();
     assert_eq!(report.parse_errors, 3);
@@ -437,13 +411,7 @@ fn oversized_is_bounded(backend: &Backend, service: &str) {
     let fleet = fleet(&["a", "b", "c", "d"], 15);
     fleet.report_load("b", 7.0).unwrap();
     let options = poll_options().with_grace(Duration::ZERO);
-    let poller = Poller::new(
-        backend.connector(),
-        keys.clone(),
-        Arc::clone(&fleet),
-        options,
-    )
-    .unwrap();
+    let poller = poller(backend, &keys, Arc::clone(&fleet), options);
 
     let before = sent_by_redis(backend);
     let report = poller.poll().unwrap();
@@ -502,6 +470,16 @@ fn sent_by_redis(backend: &Backend) -> u64 {
     nodes.iter().map(sent).sum()
 }
 
+/// A poller of `keys` that feeds `fleet`.
+fn poller(
+    backend: &Backend,
+    keys: &Keys,
+    fleet: Arc<Shared<LeastLoaded>>,
+    options: PollOptions,
+) -> Poller {
+    Poller::new(backend.connector(), keys.clone(), fleet, options).unwrap()
+}
+
 fn fleet_with_members(backend: &Backend, keys: &Keys) -> (Arc<Shared<LeastLoaded>>, Poller) {
     let fleet = fleet(&[], 12);
     let poller = Poller::with_members(
@@ -544,15 +522,9 @@ fn redis_fails_mid_run(backend: &mut Backend, service: &str) {
     let options = poll_options()
         .with_grace(Duration::from_secs(2))
         .with_stale_after(Duration::from_secs(2));
-    let handle = Poller::new(
-        backend.connector(),
-        keys.clone(),
-        Arc::clone(&fleet),
-        options,
-    )
-    .unwrap()
-    .spawn()
-    .unwrap();
+    let handle = poller(backend, &keys, Arc::clone(&fleet), options)
+        .spawn()
+        .unwrap();
     let poller = handle.poller();
     wait_until("the figures arrived", || expect_loads(&fleet, &published));
     let up = slowest_pick(&fleet, 20_000);
@@ -675,13 +647,12 @@ fn a_dropped_reporter_leaves_at_once() {
     let Some(backend) = single() else { return };
     let keys = Keys::new("leave").unwrap();
     let fleet = fleet(&["a"], 14);
-    let poller = Poller::new(
-        backend.connector(),
-        keys.clone(),
+    let poller = poller(
+        &backend,
+        &keys,
         Arc::clone(&fleet),
         poll_options().with_grace(Duration::ZERO),
-    )
-    .unwrap();
+    );
     let handle = publish(&backend, &keys, "a", 1.0);
     wait_until("a published", || {
         poller.poll().is_ok_and(|r| r.updated == 1)
