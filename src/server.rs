@@ -108,8 +108,14 @@ impl Flag {
     /// Its figures in Redis expired or never came: set and cleared by the Redis poller
     /// alone (feature `redis`), as the checker keeps [`Flag::FAILING`].
     pub(crate) const UNREPORTED: u8 = 64;
+    /// Listed with weight 0 by discovery ([`Update::sync`](crate::Update::sync)): draining
+    /// until a sync lists it with a weight above 0, apart from a drain set by hand
+    /// ([`Flag::DRAINING`]), which no sync lifts.
+    pub(crate) const LISTED_ZERO: u8 = 128;
+    /// The marks of a drain, by hand or by discovery.
+    pub(crate) const DRAINS: u8 = Flag::DRAINING | Flag::LISTED_ZERO;
     /// The marks that keep a server from new requests.
-    pub(crate) const BLOCKING: u8 = Flag::UNHEALTHY | Flag::DRAINING;
+    pub(crate) const BLOCKING: u8 = Flag::UNHEALTHY | Flag::DRAINS;
     /// The marks of ill health.
     pub(crate) const UNHEALTHY: u8 =
         Flag::DOWN | Flag::FAILING | Flag::EJECTED | Flag::UNCHECKED | Flag::UNREPORTED;
@@ -305,15 +311,18 @@ impl Server {
     }
 
     /// Whether the server is draining: it takes no new requests or keys, while those in
-    /// flight finish (see [`set_draining`](Server::set_draining)).
+    /// flight finish. A drain comes from [`set_draining`](Server::set_draining) or from a
+    /// discovery list that gives the server weight 0 ([`Update::sync`](crate::Update::sync)).
     #[inline]
     pub fn is_draining(&self) -> bool {
-        self.marks.load(Ordering::Relaxed) & Flag::DRAINING != 0
+        self.marks.load(Ordering::Relaxed) & Flag::DRAINS != 0
     }
 
     /// Starts or stops draining the server, apart from its health: picks pass it by (its keys
     /// go where they would go were it down), and its leases finish. Once
     /// [`in_flight`](Server::in_flight) reads 0 it can be removed without cutting a request.
+    /// This is the drain by hand: a sync neither ends it nor ends a drain that discovery
+    /// began (weight 0; the next list with a weight above 0 ends that one).
     pub fn set_draining(&self, draining: bool) {
         self.set_flag(Flag::DRAINING, draining);
     }

@@ -83,20 +83,23 @@ pub trait Update: Balancer {
     ///
     /// A weight of 0 drains the server, as IPVS, keepalived and several discovery systems
     /// mean it: it stays, with the weight it had (1 if new), and takes no new requests or
-    /// keys while those in flight finish ([`Server::set_draining`]); a weight above 0 ends
-    /// the drain. One weight-0 entry never fails the whole update.
+    /// keys while those in flight finish ([`Server::is_draining`]); a weight above 0 ends
+    /// that drain. A drain set by hand ([`Server::set_draining`]) is apart: no sync ends it.
+    /// One weight-0 entry never fails the whole update.
     ///
     /// Errors: [`Error::DuplicateServer`] if an id appears twice in `servers`, and those of
     /// the strategy; on an error nothing changes.
     fn sync(&mut self, servers: Vec<Server>, options: SyncOptions) -> Result<SyncReport, Error> {
-        let merged = merge(self.servers(), servers, options)?;
-        if merged.report.changed() {
-            self.set_servers(merged.list)?;
+        let Merged {
+            list,
+            report,
+            drains,
+        } = merge(self.servers(), servers, options)?;
+        if report.changed() {
+            self.set_servers(list)?;
         }
-        for (server, draining) in &merged.drains {
-            server.set_draining(*draining);
-        }
-        Ok(merged.report)
+        mark_drains(&drains);
+        Ok(report)
     }
 }
 
@@ -166,6 +169,14 @@ pub(crate) struct Merged {
     pub(crate) drains: Vec<(Server, bool)>,
 }
 
+/// Starts or ends the drains that a sync's list gives by weight 0, once the list is in place
+/// (a drain by hand is apart and stays).
+pub(crate) fn mark_drains(drains: &[(Server, bool)]) {
+    for (server, listed_zero) in drains {
+        server.set_flag(Flag::LISTED_ZERO, *listed_zero);
+    }
+}
+
 /// The list a sync leads to; see [`Merged`].
 pub(crate) fn merge(
     current: &[Server],
@@ -193,7 +204,7 @@ pub(crate) fn merge(
                     report.draining += 1;
                     new = new.with_weight(old.weight());
                 }
-                if drain != old.is_draining() {
+                if drain != old.has_flag(Flag::LISTED_ZERO) {
                     drains.push((old.clone(), drain));
                 }
                 if new.weight() != old.weight() {
@@ -215,7 +226,7 @@ pub(crate) fn merge(
             if s.weight() == 0 {
                 report.draining += 1;
                 s = s.with_weight(1);
-                s.set_draining(true);
+                s.set_flag(Flag::LISTED_ZERO, true);
             }
             report.added += 1;
             list.push(s);

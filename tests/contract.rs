@@ -380,7 +380,8 @@ fn a_draining_server_takes_nothing_new_and_its_count_reaches_zero() {
 }
 
 /// A discovery list that gives a server weight 0 drains it (IPVS's and keepalived's meaning)
-/// instead of failing the update; weight above 0 ends the drain.
+/// instead of failing the update; weight above 0 ends that drain, and no sync ends a drain set
+/// by hand.
 #[test]
 fn sync_drains_servers_listed_with_weight_zero() {
     for strategy in Strategy::all() {
@@ -424,8 +425,25 @@ fn sync_drains_servers_listed_with_weight_zero() {
         );
         drop(lease);
         assert_eq!(snapshot.servers()[1].in_flight(), 0, "{name}");
+        // A drain by hand is apart: setting it off leaves discovery's drain on.
+        let snapshot = b.snapshot();
+        snapshot.servers()[1].set_draining(false);
+        assert!(snapshot.servers()[1].is_draining(), "{name}");
+        snapshot.servers()[2].set_draining(true);
         let report = b.sync(servers(5), SyncOptions::default()).unwrap();
         assert_eq!(report.draining, 0, "{name}");
+        let drained: Vec<bool> = b
+            .snapshot()
+            .servers()
+            .iter()
+            .map(Server::is_draining)
+            .collect();
+        assert_eq!(
+            drained,
+            [false, false, true, false, false],
+            "{name}: weight above 0 ends discovery's drains, not one set by hand"
+        );
+        b.snapshot().servers()[2].set_draining(false);
         assert!(
             b.snapshot().servers().iter().all(Server::is_available),
             "{name}"

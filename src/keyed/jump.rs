@@ -1,7 +1,7 @@
 //! Jump consistent hash (Lamping & Veach, 2014): a key and a bucket count give a bucket.
 
 use crate::fleet::probe_walk;
-use crate::update::{Merged, merge};
+use crate::update::{Merged, mark_drains, merge};
 use crate::{
     Balancer, Error, Fleet, KeyHasher, PickError, Server, SyncOptions, SyncReport, Update,
 };
@@ -223,9 +223,7 @@ impl Update for Jump {
         if report.changed() {
             self.apply(merged, &report)?;
         }
-        for (server, draining) in &drains {
-            server.set_draining(*draining);
-        }
+        mark_drains(&drains);
         Ok(report)
     }
 }

@@ -196,8 +196,9 @@ type FleetSync = Box<dyn Fn(Vec<Server>) -> Result<SyncReport, Error> + Send + S
 /// figures name ([`Figures::with_weight`]; 1 if none), and leaves when its member entry has
 /// been missing for the grace. A server whose figures name a weight takes it at the poll
 /// that reads it, and a weight of 0 drains it (it stays, keeps its weight and takes no new
-/// requests; a weight above 0 ends the drain), so a server drains itself by reporting 0.
-/// A server whose figures name no weight keeps its weight and any drain set by hand.
+/// requests; a weight above 0 ends that drain), so a server drains itself by reporting 0.
+/// A server whose figures name no weight keeps its weight and its drain; a drain set by
+/// hand outlasts every sync.
 ///
 /// Run it on a thread of its own with [`spawn`](Poller::spawn), or call
 /// [`poll`](Poller::poll) from a task of your own, waiting [`next_delay`](Poller::next_delay)
@@ -333,10 +334,11 @@ fn listed(mut members: Vec<Vec<u8>>, report: &mut PollReport) -> HashSet<Arc<str
     listed
 }
 
-/// A server for a sync that leaves it as it is: one that drains (by hand, or by an earlier
-/// weight of 0) goes with weight 0, which keeps its drain and its weight.
+/// A server for a sync that leaves it as it is: one that an earlier weight of 0 drains goes
+/// with weight 0 again, which keeps that drain and its weight (a drain by hand outlasts any
+/// sync).
 fn as_it_is(server: &Server) -> Server {
-    if server.is_draining() {
+    if server.has_flag(Flag::LISTED_ZERO) {
         server.clone().with_weight(0)
     } else {
         server.clone()
@@ -570,8 +572,8 @@ impl Poller {
                     Some(weight) => {
                         // Weight 0 drains, keeping the weight; another ends a drain.
                         let drain = weight == 0;
-                        reweighted |=
-                            drain != server.is_draining() || (!drain && weight != server.weight());
+                        reweighted |= drain != server.has_flag(Flag::LISTED_ZERO)
+                            || (!drain && weight != server.weight());
                         server.clone().with_weight(weight)
                     }
                     None => as_it_is(server),
